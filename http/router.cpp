@@ -1,0 +1,43 @@
+#include "http/router.hpp"
+
+#include "config/log.hpp"
+#include "http/errors.hpp"
+
+namespace jobserver::http {
+namespace {
+
+httplib::Server::Handler guarded(httplib::Server::Handler h) {
+  return [h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+    try {
+      h(req, res);
+    } catch (const app_error& e) {
+      if (e.code() == errc::internal) logger("http")->error("{} {}: {}", req.method, req.path, e.what());
+      send_error(res, e.code(), e.code() == errc::internal ? "Internal server error" : e.what());
+    } catch (const std::exception& e) {
+      logger("http")->error("{} {}: unexpected: {}", req.method, req.path, e.what());
+      send_error(res, 500, "Internal server error", "internal");
+    }
+  };
+}
+
+}  // namespace
+
+void router::get(const std::string& pattern, httplib::Server::Handler h) {
+  auto g = guarded(std::move(h));
+  server_.Get(pattern, g);
+  server_.Get("/api" + pattern, g);
+}
+
+void router::post(const std::string& pattern, httplib::Server::Handler h) {
+  auto g = guarded(std::move(h));
+  server_.Post(pattern, g);
+  server_.Post("/api" + pattern, g);
+}
+
+void router::del(const std::string& pattern, httplib::Server::Handler h) {
+  auto g = guarded(std::move(h));
+  server_.Delete(pattern, g);
+  server_.Delete("/api" + pattern, g);
+}
+
+}  // namespace jobserver::http

@@ -1,0 +1,113 @@
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <type_traits>
+#include <string>
+#include <vector>
+
+#include "config/errors.hpp"
+
+namespace jobserver::persistence {
+
+/// A small pool of Postgres connections. A connection that broke (the server restarted)
+/// is dropped and a new one is made on next use; a call never waits forever: connecting
+/// has a timeout, statements have `statement_timeout`, and borrowing waits at most
+/// `borrow_timeout`. libpqxx errors are turned into `app_error` here:
+/// a lost connection -> `unavailable` (transient), anything else -> `internal`.
+class database {
+ public:
+  struct options {
+    std::string url;
+    size_t pool_size = 8;
+    std::chrono::milliseconds borrow_timeout{5000};
+    int connect_timeout_s = 3;
+    int statement_timeout_ms = 15000;
+  };
+
+  explicit database(options opts);
+  ~database();
+  database(const database&) = delete;
+  database& operator=(const database&) = delete;
+
+  /// Runs `fn` in a transaction whose RLS context is `user_id`; commits if it returns.
+  template <class F>
+  auto as_user(const std::string& user_id, F&& fn) {
+    return run([&](pqxx::work& tx) {
+      tx.exec_params("SELECT set_config('app.user_id', $1, true)", user_id);
+      return fn(tx);
+    });
+  }
+
+  /// Runs `fn` in a transaction that sees every owner's rows (engine maintenance only).
+  template <class F>
+  auto as_system(F&& fn) {
+    return run([&](pqxx::work& tx) {
+      tx.exec("SELECT set_config('app.system', 'on', true)");
+      return fn(tx);
+    });
+  }
+
+  /// Runs `fn` in a plain transaction (migrations, health checks). A pooled connection
+  /// found broken before anything was committed (Postgres restarted meanwhile) is
+  /// replaced and `fn` runs once more on a fresh one.
+  template <class F>
+  auto run(F&& fn) {
+    for (int attempt = 0;; ++attempt) {
+      auto lease = borrow();
+      bool reused = !lease.fresh;
+      try {
+        pqxx::work tx{*lease.conn};
+        if constexpr (std::is_void_v<decltype(fn(tx))>) {
+          fn(tx);
+          tx.commit();
+          return;
+        } else {
+          auto out = fn(tx);
+          tx.commit();
+          return out;
+        }
+      } catch (const pqxx::broken_connection&) {
+        lease.conn.reset();
+        if (!reused || attempt > 0) throw app_error(errc::unavailable, "database unavailable", true);
+      } catch (...) {
+        translate(lease);
+      }
+    }
+  }
+
+  /// True when a trivial query succeeds within the timeouts.
+  bool ping();
+
+  const std::string& url() const { return opts_.url; }
+
+ private:
+  struct lease_t {
+    database* owner = nullptr;
+    std::unique_ptr<pqxx::connection> conn;
+    bool fresh = false;
+    lease_t() = default;
+    lease_t(lease_t&&) = default;
+    ~lease_t();
+  };
+
+  lease_t borrow();
+  void give_back(std::unique_ptr<pqxx::connection> conn);
+  std::unique_ptr<pqxx::connection> connect();
+  [[noreturn]] void translate(lease_t& lease);
+
+  options opts_;
+  std::string conn_string_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  size_t outstanding_ = 0;
+  std::chrono::steady_clock::time_point last_failure_{};
+};
+
+}  // namespace jobserver::persistence

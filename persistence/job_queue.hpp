@@ -1,0 +1,85 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "persistence/job_store.hpp"
+
+namespace jobserver::persistence {
+
+class redis_client;
+
+/// A job to put on the queue.
+struct queue_entry {
+  std::string id;
+  std::string owner_id;
+  int priority = 5;
+  int max_attempts = 1;
+  int attempts = 0;
+  int64_t min_token = 0;  // the token Postgres holds; new tokens are larger
+};
+
+/// A lease that ran out, as the reaper handled it.
+struct stalled_job {
+  std::string id;
+  int64_t new_token = 0;
+  bool failed = false;  // stalled too often: removed from the queue
+};
+
+/// What a lease renewal found.
+enum class lease_state : uint8_t { lost = 0, held = 1, cancel_requested = 2 };
+
+/// The Redis queue of one job type. Every operation is one Lua script, so it is atomic;
+/// all keys of a type share the hash tag `{prefix:type}` (one Redis Cluster slot).
+///
+/// Claiming is fair: priority levels from high to low; within a level, round-robin over
+/// the users who have pending work; a user already running `per_user_limit` jobs of this
+/// type (on any node) is skipped. A claim grants a lease (deadline) and a fencing token
+/// that only grows, even across a Redis that lost its data (tokens start from the clock).
+class job_queue {
+ public:
+  job_queue(std::string prefix, std::string type);
+
+  const std::string& type() const { return type_; }
+
+  /// Adds jobs (idempotent: a job already known is left alone). Returns how many were new.
+  int enqueue(redis_client& redis, const std::vector<queue_entry>& jobs);
+  /// The commands of `enqueue`, for a caller that pipelines them with others.
+  std::vector<std::vector<std::string>> enqueue_commands(const std::vector<queue_entry>& jobs) const;
+
+  /// Claims up to `count` jobs for `node`; due delayed jobs are promoted first.
+  std::vector<claimed_job> claim(redis_client& redis, const std::string& node, int count,
+                                 int lease_ms, int per_user_limit);
+
+  /// Renews leases; one state per (id, token) in order.
+  std::vector<lease_state> heartbeat(redis_client& redis,
+                                     const std::vector<std::pair<std::string, int64_t>>& leases,
+                                     int lease_ms);
+
+  /// Removes a finished job; false when the token no longer holds.
+  bool ack(redis_client& redis, const std::string& id, int64_t token);
+  /// Releases the lease and schedules the job again after `delay_ms`.
+  bool retry_later(redis_client& redis, const std::string& id, int64_t token, int64_t delay_ms);
+  /// Requeues (or, past `max_stalls`, drops) jobs whose lease ran out.
+  std::vector<stalled_job> reap(redis_client& redis, int max_stalls, int limit = 500);
+  /// Requeues every job leased to `node` at once (a node seen down).
+  std::vector<stalled_job> requeue_node(redis_client& redis, const std::string& node,
+                                        int max_stalls);
+  /// Cancel: 1 = it was waiting and is gone, 2 = it is running (flagged), 0 = unknown.
+  int remove(redis_client& redis, const std::string& id);
+  /// Forgets a job (retention): its entry, lease and any waiting place.
+  void forget(redis_client& redis, const std::string& id);
+  /// For each id, whether the queue knows it.
+  std::vector<bool> known(redis_client& redis, const std::vector<std::string>& ids);
+
+  /// Jobs leased now / waiting for a retry.
+  long long leased(redis_client& redis);
+  long long delayed(redis_client& redis);
+
+ private:
+  std::string base_;
+  std::string type_;
+};
+
+}  // namespace jobserver::persistence

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Bring up a local jobserver demo: packages, build, private Postgres/Redis, migrations,
+# and the server itself in the background. The server is left running.
+#
+# Usage: scripts/demo.sh          set everything up and start the server
+#        scripts/demo.sh stop     stop the demo server, then scripts/services.sh stop
+#
+# Env:   BUILD_DIR (default build), HTTP_PORT (default 8080),
+#        PG_PORT / REDIS_PORT (passed through to scripts/services.sh).
+# Files: .run/jobserver.log (server output), .run/jobserver.pid
+#
+# The work is split into step_* functions run in order by main(); add new steps there.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+
+BUILD_DIR=${BUILD_DIR:-build}
+HTTP_PORT=${HTTP_PORT:-8080}
+RUN_DIR="$ROOT/.run"
+SERVER_LOG="$RUN_DIR/jobserver.log"
+SERVER_PID="$RUN_DIR/jobserver.pid"
+WAIT_SECONDS=30
+if [[ $BUILD_DIR == /* ]]; then BIN="$BUILD_DIR/jobserver"; else BIN="$ROOT/$BUILD_DIR/jobserver"; fi
+BASE_URL="http://127.0.0.1:$HTTP_PORT"
+
+# ---- helpers ------------------------------------------------------------------------
+now_ms() { date +%s%3N; }
+die() { echo "demo.sh: ERROR: $*" >&2; exit 1; }
+
+CURRENT_STEP=""
+# Report which step failed (set -e aborts the script on the failing command).
+on_exit() {
+  local rc=$?
+  if ((rc != 0)) && [[ -n $CURRENT_STEP ]]; then
+    echo "==> $CURRENT_STEP FAILED (exit $rc)" >&2
+  fi
+}
+trap on_exit EXIT
+
+# run_step name: banner, run step_<name> in this shell (so exports persist), timing.
+run_step() {
+  local name=$1 t0 ms
+  CURRENT_STEP=$name
+  echo "==> $name"
+  t0=$(now_ms)
+  "step_$name"
+  ms=$(( $(now_ms) - t0 ))
+  printf '==> %s done in %d.%03ds\n' "$name" $((ms / 1000)) $((ms % 1000))
+  CURRENT_STEP=""
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# pid of the demo server from our pid file, if alive and really our binary (checked
+# via /proc, so a recycled pid is never signalled). The executable may show up as
+# "... (deleted)" after a rebuild; argv[1] covers a wrapper script run by an interpreter.
+server_pid() {
+  [[ -r $SERVER_PID ]] || return 1
+  local pid exe
+  local -a argv
+  pid=$(tr -dc '0-9' <"$SERVER_PID")
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || exe=""
+  mapfile -d '' -t argv <"/proc/$pid/cmdline" 2>/dev/null || return 1
+  if [[ $exe == "$BIN" || $exe == "$BIN (deleted)" || ${argv[0]:-} == "$BIN" \
+        || ${argv[1]:-} == "$BIN" ]]; then
+    echo "$pid"
+    return 0
+  fi
+  return 1
+}
+
+# Stop the demo server recorded in our pid file (TERM, then KILL after 15 s).
+stop_server() {
+  local pid
+  if ! pid=$(server_pid); then
+    [[ -e $SERVER_PID ]] && rm -f "$SERVER_PID"
+    echo "demo.sh: no demo server running"
+    return 0
+  fi
+  echo "demo.sh: stopping jobserver (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + 15))
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      echo "demo.sh: jobserver (pid $pid) did not exit after 15 s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$SERVER_PID"
+}
+
+# ---- steps --------------------------------------------------------------------------
+step_setup() {
+  scripts/setup.sh
+}
+
+step_build() {
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+  cmake --build "$BUILD_DIR" -j"$(nproc)"
+  [[ -x $BIN ]] || die "build finished but $BIN does not exist"
+}
+
+step_services() {
+  local out
+  out=$(scripts/services.sh start)
+  eval "$out"   # exports DATABASE_URL and REDIS_URL
+}
+
+step_migrate() {
+  "$BIN" migrate
+}
+
+step_server() {
+  mkdir -p "$RUN_DIR"
+  stop_server   # a previous demo server from our pid file, if any
+  if port_in_use "$HTTP_PORT"; then
+    die "port $HTTP_PORT on 127.0.0.1 is already in use by another process; set HTTP_PORT"
+  fi
+  echo "==== $(date -Is) starting $BIN on port $HTTP_PORT" >>"$SERVER_LOG"
+  # DATABASE_URL / REDIS_URL are exported by step_services.
+  HTTP_PORT=$HTTP_PORT nohup "$BIN" </dev/null >>"$SERVER_LOG" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$SERVER_PID"
+  echo "demo.sh: jobserver started (pid $pid), waiting for $BASE_URL/ready"
+
+  local deadline=$((SECONDS + WAIT_SECONDS))
+  until curl -fsS --max-time 2 -o /dev/null "$BASE_URL/ready" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 30 "$SERVER_LOG" >&2 || true
+      rm -f "$SERVER_PID"
+      die "jobserver exited during startup (log above, full log: $SERVER_LOG)"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail -n 30 "$SERVER_LOG" >&2 || true
+      stop_server
+      die "jobserver did not answer $BASE_URL/ready within ${WAIT_SECONDS}s (full log: $SERVER_LOG)"
+    fi
+    sleep 0.3
+  done
+}
+
+step_show() {
+  local pid
+  pid=$(server_pid) || die "jobserver is not running"
+  cat <<EOF
+
+jobserver demo is running (pid $pid)
+  URL:        $BASE_URL
+  Log:        $SERVER_LOG
+  Postgres:   $DATABASE_URL
+  Redis:      $REDIS_URL
+
+EOF
+  local path
+  for path in /health /ready; do
+    echo "\$ curl -sS $BASE_URL$path"
+    curl -sS --max-time 5 -w '\n(HTTP %{http_code})\n' "$BASE_URL$path" || true
+    echo
+  done
+  cat <<EOF
+Stop everything with:
+  scripts/demo.sh stop     # stops the server, then scripts/services.sh stop
+EOF
+}
+
+# ---- main ---------------------------------------------------------------------------
+cmd_stop() {
+  stop_server
+  scripts/services.sh stop
+}
+
+main() {
+  case ${1:-} in
+    "")
+      run_step setup
+      run_step build
+      run_step services
+      run_step migrate
+      run_step server
+      run_step show
+      ;;
+    stop) cmd_stop ;;
+    -h | --help | help)
+      sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
+      ;;
+    *) die "unknown command '$1' (usage: scripts/demo.sh [stop])" ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs every package jobserver needs to build, test and run (Debian 12, as root).
+# Only what is missing is installed; `apt-get update` runs at most once, and only when
+# something has to be installed. Quiet when everything is present.
+set -euo pipefail
+
+BUILD_PACKAGES=(
+  build-essential cmake pkg-config git
+  libcaf-dev libpqxx-dev libhiredis-dev rapidjson-dev libpoppler-cpp-dev
+  libcurl4-openssl-dev libcpp-httplib-dev libssl-dev catch2
+  libspdlog-dev uuid-dev libjwt-dev
+)
+RUNTIME_PACKAGES=(
+  postgresql redis-server curl ca-certificates procps
+)
+# Tools used by tests (PDF corpus generation) and by scripts/bench.sh.
+TOOL_PACKAGES=(
+  qpdf ghostscript poppler-utils wrk nginx-light python3
+)
+
+wanted=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${TOOL_PACKAGES[@]}")
+missing=()
+for pkg in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "setup.sh: missing packages: ${missing[*]}" >&2
+  echo "setup.sh: run as root (or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+
+echo "setup.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# The postgresql and redis packages would start system-wide services; jobserver never
+# uses them (scripts/services.sh runs private instances), so keep them from starting.
+policy_created=0
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  policy_created=1
+fi
+trap '[[ $policy_created == 1 ]] && rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup.sh: done"

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Build jobserver and run its test suite against private Postgres/Redis instances.
+#
+# Usage: scripts/test.sh [extra ctest args...]     e.g. scripts/test.sh -R queue
+#
+# Steps: scripts/setup.sh -> cmake configure -> cmake build -> scripts/services.sh start
+#        -> ctest. Exits with ctest's status.
+# Env:   BUILD_DIR (default: build, relative to the repo root)
+#        PG_PORT / REDIS_PORT are passed through to scripts/services.sh.
+# Services that were already running before this script are left running; the ones
+# this script started are stopped again on exit.
+# shellcheck disable=SC2317  # cleanup/start_services are called via trap and step()
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+BUILD_DIR=${BUILD_DIR:-build}
+
+# ---- helpers ------------------------------------------------------------------------
+now_ms() { date +%s%3N; }
+
+# step "title" cmd args... : banner, run, elapsed time. Fails the script if cmd fails.
+step() {
+  local title=$1; shift
+  local t0 rc=0
+  echo "==> $title"
+  t0=$(now_ms)
+  "$@" || rc=$?
+  local ms=$(( $(now_ms) - t0 ))
+  if ((rc != 0)); then
+    printf '==> %s FAILED (exit %d) after %d.%03ds\n' "$title" "$rc" $((ms / 1000)) $((ms % 1000))
+    exit "$rc"
+  fi
+  printf '==> %s done in %d.%03ds\n' "$title" $((ms / 1000)) $((ms % 1000))
+}
+
+# Is a service currently running? ("postgres" / "redis", per `services.sh status`)
+service_running() {
+  local status
+  status=$(scripts/services.sh status 2>/dev/null) || true
+  [[ $status == *"$1: running"* ]]
+}
+
+# ---- services: start, and stop on exit only what we started --------------------------
+STARTED_PG=0
+STARTED_REDIS=0
+
+cleanup() {
+  local rc=$?
+  set +e   # a failing stop must not change the exit status
+  if ((STARTED_PG && STARTED_REDIS)); then
+    echo "==> stopping services started by test.sh"
+    scripts/services.sh stop
+  elif ((STARTED_REDIS)); then
+    echo "==> stopping Redis started by test.sh"
+    scripts/services.sh stop-redis
+  elif ((STARTED_PG)); then
+    echo "==> stopping Postgres started by test.sh"
+    scripts/services.sh stop-postgres
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+
+start_services() {
+  local pg_was=0 redis_was=0 out
+  service_running postgres && pg_was=1
+  service_running redis && redis_was=1
+  # Set the flags before starting, so a start that fails halfway is cleaned up too.
+  ((pg_was)) || STARTED_PG=1
+  ((redis_was)) || STARTED_REDIS=1
+  # Capture first (not `eval "$(...)"`) so that a failing start is noticed. Explicit
+  # `|| return` because `set -e` does not apply inside functions run by step's `||`.
+  out=$(scripts/services.sh start) || return $?
+  eval "$out"
+  echo "DATABASE_URL=$DATABASE_URL"
+  echo "REDIS_URL=$REDIS_URL"
+}
+
+run_ctest() {
+  cd "$BUILD_DIR" || return 1
+  ctest --output-on-failure --timeout 600 "$@"
+}
+
+# ---- main ---------------------------------------------------------------------------
+T_START=$(now_ms)
+step "setup (scripts/setup.sh)" scripts/setup.sh
+step "configure ($BUILD_DIR)" cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+step "build" cmake --build "$BUILD_DIR" -j"$(nproc)"
+step "services" start_services
+
+echo "==> ctest $*"
+t0=$(now_ms)
+ctest_rc=0
+(run_ctest "$@") || ctest_rc=$?
+ms=$(( $(now_ms) - t0 ))
+printf '==> ctest finished (exit %d) in %d.%03ds\n' "$ctest_rc" $((ms / 1000)) $((ms % 1000))
+ms=$(( $(now_ms) - T_START ))
+printf '==> total %d.%03ds\n' $((ms / 1000)) $((ms % 1000))
+exit "$ctest_rc"
