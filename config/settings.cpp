@@ -350,11 +350,21 @@ std::string help_text() {
 std::string redact_url(const std::string& url) {
   auto scheme = url.find("://");
   if (scheme == std::string::npos) return url;
-  auto at = url.find('@', scheme + 3);
-  if (at == std::string::npos) return url;
-  auto colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
+  std::string out = url;
+  // The user info ends at the last '@': parse_redis_url accepts an unencoded '@' in a
+  // password, so cutting at the first one would show the rest of the password.
+  auto at = out.rfind('@');
+  auto colon = out.find(':', scheme + 3);
+  if (at != std::string::npos && at > scheme && colon < at)
+    out = out.substr(0, colon + 1) + "***" + out.substr(at);
+  // libpq also takes the password as a query parameter (?password=...).
+  for (auto p = out.find("password=", scheme); p != std::string::npos;
+       p = out.find("password=", p + 1)) {
+    if (out[p - 1] != '?' && out[p - 1] != '&') continue;
+    auto end = out.find('&', p);
+    out = out.substr(0, p + 9) + "***" + (end == std::string::npos ? "" : out.substr(end));
+  }
+  return out;
 }
 
 std::string effective_node_id(const settings& s) {

@@ -19,6 +19,8 @@ class node;
 
 namespace jobserver::http {
 
+class authenticator;
+
 /// The cpp-httplib front end: every route at `/<path>` and again at `/api/<path>`, JSON
 /// errors, a last-resort handler for anything unexpected. Runs on its own threads.
 class server {
@@ -35,6 +37,7 @@ class server {
 
   const config::settings& settings_;
   actors::node& node_;
+  std::unique_ptr<authenticator> auth_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
 };

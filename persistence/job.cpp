@@ -49,7 +49,7 @@ std::string to_api_json(const job_row& j) {
   key_raw_json(w, "data", j.data);
   key_raw_json(w, "result", j.result);
   w.Key("error");
-  if (j.error) w.String(j.error->c_str(), static_cast<rapidjson::SizeType>(j.error->size()));
+  if (j.has_error) w.String(j.error.c_str(), static_cast<rapidjson::SizeType>(j.error.size()));
   else w.Null();
   key_string(w, "created_at", j.created_at);
   key_string(w, "started_at", j.started_at);

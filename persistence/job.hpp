@@ -26,7 +26,8 @@ struct job_row {
   int progress = 0;
   std::string data;
   std::string result;
-  std::optional<std::string> error;
+  std::string error;
+  bool has_error = false;  // error is NULL when false
   std::string created_at;
   std::string started_at;
   std::string completed_at;
@@ -45,7 +46,7 @@ struct job_row {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_row& x) {
-  return f(x.id, x.owner_id, x.type, x.status, x.progress, x.data, x.result, x.error,
+  return f(x.id, x.owner_id, x.type, x.status, x.progress, x.data, x.result, x.error, x.has_error,
            x.created_at, x.started_at, x.completed_at, x.attempts, x.max_attempts, x.priority,
            x.parent_id, x.node_id, x.lease_token, x.cancel_requested, x.updated_at);
 }
@@ -57,7 +58,7 @@ struct new_job {
   std::string type;
   std::string data = "{}";  // JSON text
   int priority = 5;
-  int max_attempts = 1;
+  int max_attempts = 0;  // 0: the job type's default
   std::string parent_id;
 };
 

@@ -295,7 +295,7 @@ std::vector<std::vector<std::string>> job_queue::enqueue_commands(
   return out;
 }
 
-int job_queue::enqueue(redis_client& redis, const std::vector<queue_entry>& jobs) {
+int job_queue::enqueue(redis_client& redis, const std::vector<queue_entry>& jobs) const {
   int added = 0;
   for (auto& r : redis.pipeline(enqueue_commands(jobs))) {
     if (r.type == redis_reply::kind::error)
@@ -306,7 +306,7 @@ int job_queue::enqueue(redis_client& redis, const std::vector<queue_entry>& jobs
 }
 
 std::vector<claimed_job> job_queue::claim(redis_client& redis, const std::string& node, int count,
-                                          int lease_ms, int per_user_limit) {
+                                          int lease_ms, int per_user_limit) const {
   auto reply = run(redis, s_claim(), base_,
                    {node, std::to_string(count), std::to_string(lease_ms),
                     std::to_string(per_user_limit)});
@@ -321,7 +321,7 @@ std::vector<claimed_job> job_queue::claim(redis_client& redis, const std::string
 
 std::vector<lease_state> job_queue::heartbeat(
     redis_client& redis, const std::vector<std::pair<std::string, int64_t>>& leases,
-    int lease_ms) {
+    int lease_ms) const {
   if (leases.empty()) return {};
   std::vector<std::string> args{std::to_string(lease_ms)};
   for (const auto& [id, token] : leases) {
@@ -335,35 +335,35 @@ std::vector<lease_state> job_queue::heartbeat(
   return out;
 }
 
-bool job_queue::ack(redis_client& redis, const std::string& id, int64_t token) {
+bool job_queue::ack(redis_client& redis, const std::string& id, int64_t token) const {
   return run(redis, s_ack(), base_, {id, std::to_string(token)}).integer == 1;
 }
 
 bool job_queue::retry_later(redis_client& redis, const std::string& id, int64_t token,
-                            int64_t delay_ms) {
+                            int64_t delay_ms) const {
   return run(redis, s_retry(), base_, {id, std::to_string(token), std::to_string(delay_ms)})
              .integer == 1;
 }
 
-std::vector<stalled_job> job_queue::reap(redis_client& redis, int max_stalls, int limit) {
+std::vector<stalled_job> job_queue::reap(redis_client& redis, int max_stalls, int limit) const {
   return to_stalled(
       run(redis, s_reap(), base_, {std::to_string(max_stalls), std::to_string(limit)}));
 }
 
 std::vector<stalled_job> job_queue::requeue_node(redis_client& redis, const std::string& node,
-                                                 int max_stalls) {
+                                                 int max_stalls) const {
   return to_stalled(run(redis, s_requeue_node(), base_, {node, std::to_string(max_stalls)}));
 }
 
-int job_queue::remove(redis_client& redis, const std::string& id) {
+int job_queue::remove(redis_client& redis, const std::string& id) const {
   return static_cast<int>(run(redis, s_remove(), base_, {id}).integer);
 }
 
-void job_queue::forget(redis_client& redis, const std::string& id) {
+void job_queue::forget(redis_client& redis, const std::string& id) const {
   run(redis, s_forget(), base_, {id});
 }
 
-std::vector<bool> job_queue::known(redis_client& redis, const std::vector<std::string>& ids) {
+std::vector<bool> job_queue::known(redis_client& redis, const std::vector<std::string>& ids) const {
   std::vector<std::vector<std::string>> cmds;
   cmds.reserve(ids.size());
   for (const auto& id : ids) cmds.push_back({"EXISTS", base_ + ":m:" + id});
@@ -372,11 +372,11 @@ std::vector<bool> job_queue::known(redis_client& redis, const std::vector<std::s
   return out;
 }
 
-long long job_queue::leased(redis_client& redis) {
+long long job_queue::leased(redis_client& redis) const {
   return redis.command({"ZCARD", base_ + ":leases"}).integer;
 }
 
-long long job_queue::delayed(redis_client& redis) {
+long long job_queue::delayed(redis_client& redis) const {
   return redis.command({"ZCARD", base_ + ":delayed"}).integer;
 }
 

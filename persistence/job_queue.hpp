@@ -27,6 +27,11 @@ struct stalled_job {
   bool failed = false;  // stalled too often: removed from the queue
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stalled_job& x) {
+  return f(x.id, x.new_token, x.failed);
+}
+
 /// What a lease renewal found.
 enum class lease_state : uint8_t { lost = 0, held = 1, cancel_requested = 2 };
 
@@ -44,38 +49,38 @@ class job_queue {
   const std::string& type() const { return type_; }
 
   /// Adds jobs (idempotent: a job already known is left alone). Returns how many were new.
-  int enqueue(redis_client& redis, const std::vector<queue_entry>& jobs);
+  int enqueue(redis_client& redis, const std::vector<queue_entry>& jobs) const;
   /// The commands of `enqueue`, for a caller that pipelines them with others.
   std::vector<std::vector<std::string>> enqueue_commands(const std::vector<queue_entry>& jobs) const;
 
   /// Claims up to `count` jobs for `node`; due delayed jobs are promoted first.
   std::vector<claimed_job> claim(redis_client& redis, const std::string& node, int count,
-                                 int lease_ms, int per_user_limit);
+                                 int lease_ms, int per_user_limit) const;
 
   /// Renews leases; one state per (id, token) in order.
   std::vector<lease_state> heartbeat(redis_client& redis,
                                      const std::vector<std::pair<std::string, int64_t>>& leases,
-                                     int lease_ms);
+                                     int lease_ms) const;
 
   /// Removes a finished job; false when the token no longer holds.
-  bool ack(redis_client& redis, const std::string& id, int64_t token);
+  bool ack(redis_client& redis, const std::string& id, int64_t token) const;
   /// Releases the lease and schedules the job again after `delay_ms`.
-  bool retry_later(redis_client& redis, const std::string& id, int64_t token, int64_t delay_ms);
+  bool retry_later(redis_client& redis, const std::string& id, int64_t token, int64_t delay_ms) const;
   /// Requeues (or, past `max_stalls`, drops) jobs whose lease ran out.
-  std::vector<stalled_job> reap(redis_client& redis, int max_stalls, int limit = 500);
+  std::vector<stalled_job> reap(redis_client& redis, int max_stalls, int limit = 500) const;
   /// Requeues every job leased to `node` at once (a node seen down).
   std::vector<stalled_job> requeue_node(redis_client& redis, const std::string& node,
-                                        int max_stalls);
+                                        int max_stalls) const;
   /// Cancel: 1 = it was waiting and is gone, 2 = it is running (flagged), 0 = unknown.
-  int remove(redis_client& redis, const std::string& id);
+  int remove(redis_client& redis, const std::string& id) const;
   /// Forgets a job (retention): its entry, lease and any waiting place.
-  void forget(redis_client& redis, const std::string& id);
+  void forget(redis_client& redis, const std::string& id) const;
   /// For each id, whether the queue knows it.
-  std::vector<bool> known(redis_client& redis, const std::vector<std::string>& ids);
+  std::vector<bool> known(redis_client& redis, const std::vector<std::string>& ids) const;
 
   /// Jobs leased now / waiting for a retry.
-  long long leased(redis_client& redis);
-  long long delayed(redis_client& redis);
+  long long leased(redis_client& redis) const;
+  long long delayed(redis_client& redis) const;
 
  private:
   std::string base_;

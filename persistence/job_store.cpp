@@ -16,10 +16,10 @@ namespace {
   "coalesce(j.node_id, ''), j.lease_token, j.cancel_requested, iso_utc(j.updated_at)"
 
 constexpr const char* insert_sql =
-    "INSERT INTO jobs (id, owner_id, type, status, data, priority, max_attempts, parent_id) "
+    "INSERT INTO jobs AS j (id, owner_id, type, status, data, priority, max_attempts, parent_id) "
     "SELECT r.id, r.owner_id, r.type, 'queued', r.data, r.priority, r.max_attempts, r.parent_id "
     "FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, owner_id text, type text, data jsonb, "
-    "priority int, max_attempts int, parent_id uuid)";
+    "priority int, max_attempts int, parent_id uuid) RETURNING " JOB_COLUMNS;
 constexpr const char* delete_sql =
     "DELETE FROM jobs WHERE id IN (SELECT value::uuid FROM jsonb_array_elements_text($1::jsonb))";
 constexpr const char* find_sql =
@@ -40,6 +40,12 @@ constexpr const char* start_sql =
     "FROM jsonb_to_recordset($1::jsonb) AS c(id uuid, token bigint, attempts int) "
     "WHERE j.id = c.id AND j.lease_token < c.token AND j.status IN ('queued', 'processing') "
     "AND NOT j.cancel_requested RETURNING " JOB_COLUMNS;
+constexpr const char* start_cancelled_sql =
+    "UPDATE jobs j SET status = 'failed', error = 'Cancelled', completed_at = now(), "
+    "lease_token = c.token, updated_at = now() "
+    "FROM jsonb_to_recordset($1::jsonb) AS c(id uuid, token bigint) "
+    "WHERE j.id = c.id AND j.lease_token < c.token AND j.status IN ('queued', 'processing') "
+    "AND j.cancel_requested RETURNING " JOB_COLUMNS;
 constexpr const char* progress_sql =
     "UPDATE jobs j SET progress = u.progress, updated_at = now() "
     "FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, token bigint, progress int) "
@@ -95,7 +101,10 @@ job_row to_job(const pqxx::row& r) {
   j.progress = r[4].as<int>();
   j.data = r[5].c_str();
   j.result = r[6].c_str();
-  if (!r[7].is_null()) j.error = std::string{r[7].c_str()};
+  if (!r[7].is_null()) {
+    j.error = r[7].c_str();
+    j.has_error = true;
+  }
   j.created_at = r[8].c_str();
   j.started_at = r[9].c_str();
   j.completed_at = r[10].c_str();
@@ -140,19 +149,19 @@ std::string id_array(const std::vector<std::string>& ids) {
   });
 }
 
-const char* what_name(job_outcome::kind k) {
+const char* what_name(uint8_t k) {
   switch (k) {
-    case job_outcome::kind::completed: return "completed";
-    case job_outcome::kind::failed: return "failed";
-    case job_outcome::kind::retry: return "retry";
+    case job_outcome::completed: return "completed";
+    case job_outcome::failed: return "failed";
+    case job_outcome::retry: return "retry";
   }
   return "failed";
 }
 
 }  // namespace
 
-void job_store::insert(const std::vector<new_job>& jobs) {
-  if (jobs.empty()) return;
+std::vector<job_row> job_store::insert(const std::vector<new_job>& jobs) {
+  if (jobs.empty()) return {};
   auto json = json_array(jobs, [](auto& w, const new_job& j) {
     w.StartObject();
     str(w, "id", j.id);
@@ -169,7 +178,7 @@ void job_store::insert(const std::vector<new_job>& jobs) {
     else w.String(j.parent_id.c_str());
     w.EndObject();
   });
-  db_.as_system([&](pqxx::work& tx) { tx.exec_params(insert_sql, json); });
+  return db_.as_system([&](pqxx::work& tx) { return to_jobs(tx.exec_params(insert_sql, json)); });
 }
 
 void job_store::remove(const std::vector<std::string>& ids) {
@@ -219,8 +228,11 @@ std::vector<job_row> job_store::start(const std::vector<claimed_job>& claims,
     w.Int(c.attempts);
     w.EndObject();
   });
-  return db_.as_system(
-      [&](pqxx::work& tx) { return to_jobs(tx.exec_params(start_sql, json, node)); });
+  return db_.as_system([&](pqxx::work& tx) {
+    auto rows = to_jobs(tx.exec_params(start_sql, json, node));
+    for (auto& r : to_jobs(tx.exec_params(start_cancelled_sql, json))) rows.push_back(std::move(r));
+    return rows;
+  });
 }
 
 void job_store::store_progress(const std::vector<progress_update>& updates) {

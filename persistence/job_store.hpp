@@ -27,11 +27,11 @@ typename Inspector::result_type inspect(Inspector& f, claimed_job& x) {
 
 /// How a run of a job ended, as the tracker writes it.
 struct job_outcome {
-  enum class kind : uint8_t { completed, failed, retry };
+  enum kind : uint8_t { completed = 0, failed = 1, retry = 2 };
   std::string id;
   std::string type;
   int64_t token = 0;
-  kind what = kind::completed;
+  uint8_t what = completed;
   std::string result;  // JSON text, for completed
   std::string error;   // for failed / retry
   bool cancelled = false;
@@ -65,8 +65,8 @@ class job_store {
  public:
   explicit job_store(database& db) : db_(db) {}
 
-  /// Inserts the rows (status queued) in one statement.
-  void insert(const std::vector<new_job>& jobs);
+  /// Inserts the rows (status queued) in one statement; returns them as stored.
+  std::vector<job_row> insert(const std::vector<new_job>& jobs);
   void remove(const std::vector<std::string>& ids);
 
   std::optional<job_row> find(const std::string& owner, const std::string& id);
@@ -74,8 +74,9 @@ class job_store {
   std::vector<job_row> list(const std::string& owner, const job_filter& filter);
   std::optional<job_row> find_any(const std::string& id);  // engine use: no owner context
 
-  /// Marks claimed jobs processing with their new token; returns the rows that may run
-  /// (queued or processing in Postgres and not cancelled). The others are not runnable.
+  /// Marks claimed jobs processing with their new token and returns those rows; a claimed
+  /// job whose cancel was requested is failed instead (returned with status failed).
+  /// Claims not returned at all are not runnable (finished, deleted, or a stale token).
   std::vector<job_row> start(const std::vector<claimed_job>& claims, const std::string& node);
 
   /// Stores progress (never lowering it) where the token still holds.

@@ -1,0 +1,151 @@
+// One job actor per running job: runs the processor (in a detached actor when it
+// blocks), relays its progress to the tracker, enforces the type's timeout, reacts to
+// cancel and to a lost lease, and hands the outcome to the tracker.
+#include "actors/messages.hpp"
+#include "actors/runtime.hpp"
+#include "config/log.hpp"
+
+namespace jobserver::actors {
+
+using namespace persistence;
+
+struct job_state {
+  runtime_ptr rt;
+  job_row job;
+  const job_type* type = nullptr;
+  std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
+  bool concluded = false;
+  bool cancelled = false;
+  caf::actor worker;
+  static inline const char* name = "job_actor";
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<job_state>*;
+
+/// What a processor run produced.
+struct run_result {
+  bool ok = false;
+  std::string payload;  // result JSON, or the error message
+  errc code = errc::ok;
+  bool transient = false;
+};
+
+run_result run_processor(const processor_fn& fn, job_context& ctx) {
+  try {
+    return {true, fn(ctx)};
+  } catch (const app_error& e) {
+    return {false, e.what(), e.code(), e.transient()};
+  } catch (const std::exception& e) {
+    logger("worker")->error("job {}: unexpected error: {}", ctx.job.id, e.what());
+    return {false, "Unexpected error while processing the job", errc::internal, true};
+  }
+}
+
+void conclude(self_ptr self, const run_result& r) {
+  auto& st = self->state;
+  if (st.concluded) return;
+  st.concluded = true;
+  st.stop->store(true);
+  const auto& job = st.job;
+  job_outcome o{job.id, job.type, job.lease_token, job_outcome::completed, {}, {}, false, 0};
+  if (r.ok) {
+    o.result = r.payload;
+  } else if (st.cancelled) {
+    o.what = job_outcome::failed;
+    o.cancelled = true;
+    o.error = "Cancelled";
+  } else if (r.transient && job.attempts < job.max_attempts && st.type != nullptr) {
+    o.what = job_outcome::retry;
+    o.error = r.payload;
+    o.retry_delay_ms = retry_delay_ms(st.type->retry, job.attempts);
+  } else {
+    o.what = job_outcome::failed;
+    o.error = r.payload;
+  }
+  auto tracker = st.rt->actors.get(directory::tracker);
+  self->request(tracker, std::chrono::seconds(60), finish_atom::value, o)
+      .then([=](bool) { self->quit(); }, [=](caf::error&) { self->quit(); });
+}
+
+void start_worker(self_ptr self) {
+  auto& st = self->state;
+  caf::actor me = caf::actor_cast<caf::actor>(self->ctrl());
+  job_context ctx{st.job, [me](int pct) { caf::anon_send(me, progress_atom::value, pct); },
+                  st.stop};
+  processor_fn fn = st.type->run;
+  st.worker = self->spawn<caf::detached>([ctx, fn, me](caf::event_based_actor* w) mutable {
+    auto r = run_processor(fn, ctx);
+    caf::anon_send(me, result_atom::value, r.ok, r.payload, static_cast<uint8_t>(r.code),
+                   r.transient);
+    w->quit();
+    return caf::behavior{};
+  });
+  self->monitor(st.worker);
+}
+
+}  // namespace
+
+caf::actor spawn_job_actor(caf::local_actor* parent, runtime_ptr rt, job_row job) {
+  caf::actor scheduler = caf::actor_cast<caf::actor>(parent->ctrl());
+  return parent->spawn([rt, job, scheduler](self_ptr self) -> caf::behavior {
+    auto& st = self->state;
+    st.rt = rt;
+    st.job = job;
+    st.type = rt->registry.find(job.type);
+    auto stop = st.stop;
+    self->attach_functor([stop](const caf::error&) { stop->store(true); });
+    self->monitor(scheduler);
+    self->set_down_handler([=](caf::down_msg& dm) {
+      if (dm.source == scheduler.address()) {  // our scheduler is gone: stop too
+        self->quit(dm.reason);
+        return;
+      }
+      if (dm.source == self->state.worker.address() && dm.reason)
+        conclude(self, {false, "The job's processor crashed", errc::internal, true});
+    });
+    if (st.type == nullptr) {
+      conclude(self, {false, "Unknown job type: " + job.type, errc::invalid_input, false});
+    } else {
+      self->delayed_send(self, st.type->timeout, timeout_atom::value);
+      if (st.type->blocking) start_worker(self);
+      else self->send(self, run_atom::value);
+    }
+    return {
+        [=](run_atom) {
+          auto& st = self->state;
+          caf::actor me = caf::actor_cast<caf::actor>(self->ctrl());
+          job_context ctx{st.job, [me](int pct) { caf::anon_send(me, progress_atom::value, pct); },
+                          st.stop};
+          conclude(self, run_processor(st.type->run, ctx));
+        },
+        [=](progress_atom, int pct) {
+          auto& st = self->state;
+          if (st.concluded) return;
+          if (auto t = st.rt->actors.get(directory::tracker))
+            self->send(t, progress_atom::value, st.job.id, st.job.lease_token, pct);
+        },
+        [=](result_atom, bool ok, const std::string& payload, uint8_t code, bool transient) {
+          conclude(self, {ok, payload, static_cast<errc>(code), transient});
+        },
+        [=](cancel_atom, const std::string&) {
+          self->state.cancelled = true;
+          self->state.stop->store(true);
+        },
+        [=](lost_atom, const std::string&) {
+          // Another node owns the job now; whatever this run writes would be rejected.
+          logger("worker")->warn("job {}: lease lost, stopping this run", self->state.job.id);
+          self->state.stop->store(true);
+          self->quit();
+        },
+        [=](timeout_atom) {
+          auto secs = std::chrono::duration_cast<std::chrono::seconds>(self->state.type->timeout);
+          conclude(self, {false, "Job timed out after " + std::to_string(secs.count()) + " s",
+                          errc::unavailable, true});
+        },
+    };
+  });
+}
+
+}  // namespace jobserver::actors

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/settings.hpp"
+#include "persistence/job_store.hpp"
+
+namespace jobserver::actors {
+
+/// One jobserver node: its actor system (supervisor, dispatcher, tracker, creator,
+/// janitor), its stores, and the calls the HTTP layer makes. Each call that changes a
+/// job is a request to an actor with a timeout; failures arrive as `app_error`.
+/// Job status reads go straight to Redis (falling back to Postgres) from the calling
+/// thread, which is never a scheduler thread of the actor system.
+class node {
+ public:
+  explicit node(const config::settings& settings);
+  ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Spawns the actors; the node starts claiming jobs.
+  void start();
+  /// Stops every actor and waits for them.
+  void stop();
+
+  const config::settings& settings() const;
+  const std::string& id() const;
+
+  /// Creates a job and answers its API JSON; throws app_error (unavailable when Redis or
+  /// Postgres is down, leaving nothing behind).
+  std::string create_job(persistence::new_job job);
+  /// Whether this server accepts jobs of `type` through `POST /jobs`.
+  bool accepts_type(const std::string& type) const;
+
+  std::optional<std::string> job_json(const std::string& owner, const std::string& id);
+  /// The JSON of each of `ids` that `owner` owns, in request order, unknown ones left out.
+  std::vector<std::string> jobs_json(const std::string& owner, const std::vector<std::string>& ids);
+  std::vector<std::string> history(const std::string& owner, const persistence::job_filter& filter);
+  std::string cancel(const std::string& owner, const std::string& id);
+  std::string retry(const std::string& owner, const std::string& id);
+
+  struct readiness {
+    bool postgres = false;
+    bool redis = false;
+  };
+  readiness check_ready();
+
+  /// Runs one pass of the janitor (reaper, reconciler, retention) and waits for it.
+  void run_maintenance();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace jobserver::actors

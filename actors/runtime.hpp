@@ -1,0 +1,74 @@
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "actors/job_types.hpp"
+#include "config/settings.hpp"
+#include "persistence/database.hpp"
+#include "persistence/job_queue.hpp"
+#include "persistence/job_store.hpp"
+#include "persistence/redis.hpp"
+#include "persistence/status_cache.hpp"
+
+namespace jobserver::actors {
+
+/// The long-lived actors of a node. The supervisor replaces a handle when it restarts
+/// that actor, so everyone reads handles from here at send time.
+class directory {
+ public:
+  enum role { tracker, dispatcher, creator, janitor, role_count };
+
+  caf::actor get(role r) const {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return actors_[r];
+  }
+  void set(role r, caf::actor a) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    actors_[r] = std::move(a);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  caf::actor actors_[role_count];
+};
+
+/// Everything a node's actors share: settings, the stores, the queues of each job type.
+/// Blocking adapters are used only from detached actors (each makes its own
+/// `redis_client`; the database pool is thread-safe).
+struct runtime {
+  config::settings settings;
+  std::string node_id;
+  persistence::redis_options redis_options;
+  std::unique_ptr<persistence::database> db;
+  std::unique_ptr<persistence::job_store> store;
+  std::unique_ptr<persistence::status_cache> cache;
+  std::map<std::string, persistence::job_queue> queues;  // by job type
+  job_registry registry;
+  directory actors;
+  std::atomic<bool> draining{false};
+
+  const persistence::job_queue& queue(const std::string& type) const { return queues.at(type); }
+  std::unique_ptr<persistence::redis_client> make_redis() const {
+    return std::make_unique<persistence::redis_client>(redis_options);
+  }
+};
+
+using runtime_ptr = std::shared_ptr<runtime>;
+
+// The node's actors; each lives in its own .cpp with its state.
+caf::actor spawn_tracker(caf::actor_system& sys, runtime_ptr rt);        // detached
+caf::actor spawn_dispatcher(caf::actor_system& sys, runtime_ptr rt);     // detached
+caf::actor spawn_creator(caf::actor_system& sys, runtime_ptr rt);        // detached
+caf::actor spawn_janitor(caf::actor_system& sys, runtime_ptr rt);        // detached
+/// A user's scheduler, spawned by (and monitored by) the dispatcher.
+caf::actor spawn_user_scheduler(caf::local_actor* parent, runtime_ptr rt, std::string owner);
+/// One job's actor, spawned by (and monitored by) its user's scheduler.
+caf::actor spawn_job_actor(caf::local_actor* parent, runtime_ptr rt, persistence::job_row job);
+
+}  // namespace jobserver::actors

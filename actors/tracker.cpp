@@ -1,0 +1,351 @@
+// The tracker: the only writer of job state on a node. Progress is coalesced (Redis at
+// once per mailbox drain, Postgres at most every 250 ms); terminal states are written
+// in batches as soon as the mailbox drains and are never dropped: while Postgres is
+// down they wait and are written when it returns.
+#include <chrono>
+#include <set>
+#include <unordered_map>
+
+#include "actors/messages.hpp"
+#include "actors/runtime.hpp"
+#include "config/log.hpp"
+
+namespace jobserver::actors {
+
+using namespace persistence;
+using clock_type = std::chrono::steady_clock;
+
+struct tracker_state {
+  runtime_ptr rt;
+  std::unique_ptr<redis_client> redis;
+  std::unordered_map<std::string, job_row> running;
+  std::unordered_map<std::string, clock_type::time_point> started;
+  std::set<std::string> dirty_redis;
+  std::map<std::string, progress_update> dirty_pg;
+  std::vector<std::pair<job_outcome, caf::typed_response_promise<bool>>> finishing;
+  std::vector<job_outcome> redis_backlog;  // queue updates that waited for Redis
+  bool flush_scheduled = false;
+  bool timer_armed = false;
+  clock_type::time_point last_pg_progress{};
+  clock_type::time_point last_warning{};
+  static inline const char* name = "tracker";
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<tracker_state>*;
+
+auto log() { return logger("tracker"); }
+
+void warn_limited(self_ptr self, const std::string& what) {
+  auto now = clock_type::now();
+  if (now - self->state.last_warning > std::chrono::seconds(5)) {
+    self->state.last_warning = now;
+    log()->warn("{}", what);
+  }
+}
+
+void schedule_flush(self_ptr self) {
+  if (!self->state.flush_scheduled) {
+    self->state.flush_scheduled = true;
+    self->send(self, flush_atom::value);  // after the messages already queued
+  }
+}
+
+void arm_timer(self_ptr self, std::chrono::milliseconds after) {
+  if (!self->state.timer_armed) {
+    self->state.timer_armed = true;
+    self->delayed_send(self, after, beat_atom::value);
+  }
+}
+
+void write_cache(self_ptr self, const std::vector<job_row>& rows) {
+  try {
+    self->state.rt->cache->write(*self->state.redis, rows);
+  } catch (const app_error&) {
+    warn_limited(self, "Redis unavailable: job status served from Postgres until it returns");
+  }
+}
+
+/// Tells the queue how a run ended; false when Redis could not be reached.
+bool settle_in_queue(self_ptr self, const job_outcome& o) {
+  auto q = self->state.rt->queues.find(o.type);
+  if (q == self->state.rt->queues.end()) return true;
+  try {
+    if (o.what == job_outcome::retry)
+      q->second.retry_later(*self->state.redis, o.id, o.token, o.retry_delay_ms);
+    else
+      q->second.ack(*self->state.redis, o.id, o.token);
+    return true;
+  } catch (const app_error&) {
+    return false;
+  }
+}
+
+void log_outcome(self_ptr self, const job_outcome& o, const job_row& row) {
+  double secs = 0;
+  if (auto i = self->state.started.find(o.id); i != self->state.started.end())
+    secs = std::chrono::duration<double>(clock_type::now() - i->second).count();
+  if (o.what == job_outcome::completed)
+    log()->info("job {} ({}) completed in {:.3f} s", o.id, row.type, secs);
+  else if (o.what == job_outcome::retry)
+    log()->warn("job {} ({}) attempt {}/{} failed: {}; retrying in {} ms", o.id, row.type,
+                row.attempts, row.max_attempts, o.error, o.retry_delay_ms);
+  else if (o.cancelled)
+    log()->info("job {} ({}) cancelled after {:.3f} s", o.id, row.type, secs);
+  else
+    log()->warn("job {} ({}) failed after attempt {}/{}: {}", o.id, row.type, row.attempts,
+                row.max_attempts, o.error);
+}
+
+void flush_finishes(self_ptr self) {
+  auto& st = self->state;
+  if (st.finishing.empty()) return;
+  auto batch = std::move(st.finishing);
+  st.finishing.clear();
+  std::vector<job_outcome> outcomes;
+  outcomes.reserve(batch.size());
+  for (auto& b : batch) outcomes.push_back(b.first);
+  std::vector<job_row> rows;
+  try {
+    rows = st.rt->store->finish(outcomes);
+  } catch (const app_error& e) {
+    // Postgres is down: keep every terminal state and try again shortly.
+    warn_limited(self, std::string{"cannot record finished jobs yet: "} + e.what());
+    for (auto& b : batch) st.finishing.push_back(std::move(b));
+    arm_timer(self, std::chrono::milliseconds(500));
+    return;
+  }
+  std::unordered_map<std::string, const job_row*> by_id;
+  for (const auto& r : rows) by_id[r.id] = &r;
+  for (auto& [o, promise] : batch) {
+    auto i = by_id.find(o.id);
+    bool written = i != by_id.end();
+    if (written) {
+      log_outcome(self, o, *i->second);
+      if (!settle_in_queue(self, o)) st.redis_backlog.push_back(o);
+    } else {
+      log()->warn("job {}: lease lost, result of this run discarded", o.id);
+    }
+    st.running.erase(o.id);
+    st.started.erase(o.id);
+    st.dirty_redis.erase(o.id);
+    st.dirty_pg.erase(o.id);
+    promise.deliver(written);
+  }
+  write_cache(self, rows);
+  if (!st.redis_backlog.empty()) arm_timer(self, std::chrono::milliseconds(1000));
+}
+
+void flush_progress(self_ptr self) {
+  auto& st = self->state;
+  if (!st.dirty_redis.empty()) {
+    std::vector<job_row> rows;
+    for (const auto& id : st.dirty_redis)
+      if (auto i = st.running.find(id); i != st.running.end()) rows.push_back(i->second);
+    st.dirty_redis.clear();
+    write_cache(self, rows);
+  }
+  if (st.dirty_pg.empty()) return;
+  auto since = clock_type::now() - st.last_pg_progress;
+  if (since < std::chrono::milliseconds(250)) {
+    arm_timer(self, std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::milliseconds(250) - since) + std::chrono::milliseconds(1));
+    return;
+  }
+  std::vector<progress_update> updates;
+  for (auto& [id, u] : st.dirty_pg) updates.push_back(u);
+  try {
+    st.rt->store->store_progress(updates);
+    st.dirty_pg.clear();
+    st.last_pg_progress = clock_type::now();
+  } catch (const app_error&) {
+    warn_limited(self, "Postgres unavailable: progress kept in memory until it returns");
+    arm_timer(self, std::chrono::milliseconds(500));
+  }
+}
+
+void replay_backlog(self_ptr self) {
+  auto& st = self->state;
+  if (st.redis_backlog.empty()) return;
+  auto backlog = std::move(st.redis_backlog);
+  st.redis_backlog.clear();
+  for (auto& o : backlog)
+    if (!settle_in_queue(self, o)) st.redis_backlog.push_back(o);
+  if (!st.redis_backlog.empty()) arm_timer(self, std::chrono::milliseconds(1000));
+}
+
+void flush(self_ptr self) {
+  flush_finishes(self);
+  flush_progress(self);
+  replay_backlog(self);
+}
+
+caf::result<std::vector<job_row>> start_jobs(self_ptr self, const std::vector<claimed_job>& claims) {
+  auto& st = self->state;
+  std::vector<job_row> rows;
+  try {
+    rows = st.rt->store->start(claims, st.rt->node_id);
+  } catch (const app_error& e) {
+    // Postgres is down: hand the jobs back; they run when it returns.
+    for (const auto& c : claims) {
+      try {
+        st.rt->queue(c.type).retry_later(*st.redis, c.id, c.token, 1000);
+      } catch (const app_error&) {
+      }
+    }
+    warn_limited(self, std::string{"cannot start jobs: "} + e.what());
+    return make_error(e.code(), e.what());
+  }
+  std::set<std::string> seen;
+  std::vector<job_row> runnable;
+  for (auto& r : rows) {
+    seen.insert(r.id);
+    if (r.status == status::processing) {
+      log()->info("processing {} job {} (attempt {}/{}) for {}", r.type, r.id, r.attempts,
+                  r.max_attempts, r.owner_id);
+      st.running[r.id] = r;
+      st.started[r.id] = clock_type::now();
+      runnable.push_back(r);
+    } else {
+      log()->info("job {} was cancelled before it started", r.id);
+      job_outcome o{r.id, r.type, r.lease_token, job_outcome::failed, {}, {}, true, 0};
+      settle_in_queue(self, o);
+    }
+  }
+  for (const auto& c : claims) {
+    if (seen.count(c.id) != 0) continue;
+    // Finished, deleted or superseded meanwhile: take it off the queue.
+    job_outcome o{c.id, c.type, c.token, job_outcome::failed, {}, {}, false, 0};
+    settle_in_queue(self, o);
+  }
+  write_cache(self, rows);
+  return runnable;
+}
+
+caf::result<std::string> cancel_job(self_ptr self, const std::string& owner, const std::string& id) {
+  auto& st = self->state;
+  try {
+    auto row = st.rt->store->find(owner, id);
+    if (!row) return make_error(errc::not_found, "Job not found");
+    if (row->terminal()) return make_error(errc::conflict, "Job already finished");
+    if (auto q = st.rt->queues.find(row->type); q != st.rt->queues.end()) {
+      try {
+        q->second.remove(*st.redis, id);
+      } catch (const app_error&) {
+        warn_limited(self, "Redis unavailable during cancel; Postgres decides");
+      }
+    }
+    auto updated = st.rt->store->cancel(owner, id);
+    if (!updated) {
+      updated = st.rt->store->find(owner, id);
+      if (!updated) return make_error(errc::not_found, "Job not found");
+      return to_api_json(*updated);
+    }
+    if (updated->status == status::processing) {
+      if (auto d = st.rt->actors.get(directory::dispatcher)) self->send(d, cancel_atom::value, id);
+      log()->info("job {} cancel requested by {}", id, owner);
+    } else {
+      log()->info("job {} cancelled by {} before it ran", id, owner);
+    }
+    write_cache(self, {*updated});
+    return to_api_json(*updated);
+  } catch (const app_error& e) {
+    return make_error(e.code(), e.what());
+  }
+}
+
+caf::result<std::string> retry_job(self_ptr self, const std::string& owner, const std::string& id) {
+  auto& st = self->state;
+  try {
+    auto before = st.rt->store->find(owner, id);
+    if (!before) return make_error(errc::not_found, "Job not found");
+    auto q = st.rt->queues.find(before->type);
+    if (q == st.rt->queues.end())
+      return make_error(errc::conflict, "Jobs of this type cannot run on this server");
+    auto row = st.rt->store->retry(owner, id);
+    if (!row) return make_error(errc::conflict, "Only failed jobs can be retried");
+    try {
+      q->second.enqueue(*st.redis, {{row->id, row->owner_id, row->priority, row->max_attempts,
+                                     0, before->lease_token}});
+    } catch (const app_error&) {
+      st.rt->store->undo_retry(id, before->has_error ? before->error : "Job queue unavailable");
+      return make_error(errc::unavailable, "Job queue unavailable");
+    }
+    write_cache(self, {*row});
+    if (auto d = st.rt->actors.get(directory::dispatcher)) self->send(d, wake_atom::value);
+    log()->info("job {} ({}) queued again by {}", id, row->type, owner);
+    return to_api_json(*row);
+  } catch (const app_error& e) {
+    return make_error(e.code(), e.what());
+  }
+}
+
+void record_stalled(self_ptr self, const std::string& type, const std::vector<stalled_job>& jobs) {
+  auto& st = self->state;
+  std::vector<job_row> rows;
+  for (const auto& s : jobs) {
+    try {
+      auto row = st.rt->store->requeue_stalled(
+          s.id, s.new_token, s.failed, "Job stalled too many times (its worker stopped responding)");
+      if (!row) continue;
+      if (s.failed) log()->warn("job {} ({}) failed: stalled too many times", s.id, type);
+      else log()->warn("job {} ({}) stalled: lease expired, queued again", s.id, type);
+      rows.push_back(std::move(*row));
+    } catch (const app_error& e) {
+      warn_limited(self, std::string{"cannot record stalled job: "} + e.what());
+    }
+  }
+  write_cache(self, rows);
+}
+
+}  // namespace
+
+caf::actor spawn_tracker(caf::actor_system& sys, runtime_ptr rt) {
+  return sys.spawn<caf::detached>([rt](self_ptr self) -> caf::behavior {
+    self->state.rt = rt;
+    self->state.redis = rt->make_redis();
+    return {
+        [=](start_atom, const std::vector<claimed_job>& claims) {
+          return start_jobs(self, claims);
+        },
+        [=](progress_atom, const std::string& id, int64_t token, int pct) {
+          auto& st = self->state;
+          auto i = st.running.find(id);
+          if (i == st.running.end() || i->second.lease_token != token) return;
+          pct = std::clamp(pct, 0, 99);  // 100 only once the result is committed
+          if (pct <= i->second.progress) return;
+          i->second.progress = pct;
+          st.dirty_redis.insert(id);
+          st.dirty_pg[id] = progress_update{id, token, pct};
+          schedule_flush(self);
+        },
+        [=](finish_atom, const job_outcome& o) -> caf::result<bool> {
+          auto rp = self->make_response_promise<bool>();
+          self->state.finishing.emplace_back(o, rp);
+          schedule_flush(self);
+          return rp;
+        },
+        [=](flush_atom) {
+          self->state.flush_scheduled = false;
+          flush(self);
+        },
+        [=](beat_atom) {
+          self->state.timer_armed = false;
+          flush(self);
+        },
+        [=](cancel_atom, const std::string& owner, const std::string& id) {
+          return cancel_job(self, owner, id);
+        },
+        [=](retry_atom, const std::string& owner, const std::string& id) {
+          return retry_job(self, owner, id);
+        },
+        [=](stalled_atom, const std::string& type, const std::vector<stalled_job>& jobs) {
+          record_stalled(self, type, jobs);
+        },
+        [=](stats_atom) -> size_t { return self->state.running.size(); },
+    };
+  });
+}
+
+}  // namespace jobserver::actors

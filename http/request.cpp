@@ -1,0 +1,66 @@
+#include "http/request.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+#include "config/errors.hpp"
+#include "persistence/job.hpp"
+
+namespace jobserver::http {
+
+rapidjson::Document parse_json_object(const httplib::Request& req) {
+  if (req.body.size() > max_json_body) throw app_error(errc::too_large, "Request body too large");
+  auto type = req.get_header_value("Content-Type");
+  if (!type.empty() && type.find("json") == std::string::npos)
+    throw app_error(errc::unsupported, "Content-Type must be application/json");
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
+      req.body.c_str(), req.body.size());
+  if (d.HasParseError()) throw app_error(errc::invalid_input, "Request body is not valid JSON");
+  if (!d.IsObject()) throw app_error(errc::invalid_input, "Request body must be a JSON object");
+  check_storable(d);
+  return d;
+}
+
+void check_storable(const rapidjson::Value& v, int depth) {
+  if (depth > 32) throw app_error(errc::invalid_input, "JSON nested too deeply");
+  auto check_string = [](const rapidjson::Value& s) {
+    if (std::memchr(s.GetString(), '\0', s.GetStringLength()) != nullptr)
+      throw app_error(errc::invalid_input, "Strings must not contain NUL characters");
+  };
+  if (v.IsString()) {
+    check_string(v);
+  } else if (v.IsArray()) {
+    for (const auto& x : v.GetArray()) check_storable(x, depth + 1);
+  } else if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) {
+      check_string(m.name);
+      check_storable(m.value, depth + 1);
+    }
+  }
+}
+
+std::string owner_of(const authenticator& auth, const httplib::Request& req) {
+  return auth.authenticate(req.get_header_value("Authorization"), req.get_header_value("X-User-ID"))
+      .user_id;
+}
+
+std::string path_uuid(const httplib::Request& req, size_t index, const char* what) {
+  if (req.matches.size() <= index) throw app_error(errc::invalid_input, std::string{"Missing "} + what);
+  std::string id = req.matches[index].str();
+  if (!persistence::is_uuid(id)) throw app_error(errc::invalid_input, std::string{"Invalid "} + what);
+  std::transform(id.begin(), id.end(), id.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return id;
+}
+
+std::string string_member(const rapidjson::Value& obj, const char* key, size_t max_len) {
+  if (!obj.HasMember(key) || obj[key].IsNull()) return {};
+  const auto& v = obj[key];
+  if (!v.IsString()) throw app_error(errc::invalid_input, std::string{key} + " must be a string");
+  if (v.GetStringLength() > max_len) throw app_error(errc::invalid_input, std::string{key} + " is too long");
+  return {v.GetString(), v.GetStringLength()};
+}
+
+}  // namespace jobserver::http

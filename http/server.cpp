@@ -1,0 +1,90 @@
+#include "http/server.hpp"
+
+#include <httplib.h>
+
+#include "actors/node.hpp"
+#include "config/log.hpp"
+#include "http/auth.hpp"
+#include "http/errors.hpp"
+#include "http/job_routes.hpp"
+#include "http/router.hpp"
+
+namespace jobserver::http {
+
+server::server(const config::settings& settings, actors::node& node)
+  : settings_(settings), node_(node), auth_(make_authenticator(settings)),
+    http_(std::make_unique<httplib::Server>()) {
+  // Measured settings (docs/operations.md): without TCP_NODELAY every keep-alive answer
+  // waits for a delayed ACK, and the default pool starves open connections.
+  size_t threads = static_cast<size_t>(settings.http_threads);
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http_->set_tcp_nodelay(true);
+  http_->set_keep_alive_max_count(100000);
+  http_->set_keep_alive_timeout(5);
+  http_->set_read_timeout(10, 0);   // a client that stops sending mid-request is dropped
+  http_->set_write_timeout(10, 0);
+  http_->set_payload_max_length(static_cast<size_t>(settings.max_upload_mb) * 1024 * 1024 + (1 << 20));
+  install_routes();
+}
+
+server::~server() { stop(); }
+
+void server::install_routes() {
+  router r{*http_};
+  r.get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, "{\"status\":\"ok\",\"node\":\"" + node_.id() + "\"}");
+  });
+  r.get("/ready", [this](const httplib::Request&, httplib::Response& res) {
+    auto ready = node_.check_ready();
+    auto state = [](bool up) { return up ? "\"up\"" : "\"down\""; };
+    std::string checks = "{\"postgres\":" + std::string{state(ready.postgres)} +
+                         ",\"redis\":" + state(ready.redis) + "}";
+    if (ready.postgres && ready.redis)
+      return send_json(res, 200, "{\"status\":\"ready\",\"checks\":" + checks + "}");
+    std::string down = !ready.postgres && !ready.redis ? "Postgres and Redis are"
+                       : !ready.postgres             ? "Postgres is"
+                                                     : "Redis is";
+    send_json(res, 503, "{\"error\":\"" + down + " unavailable\",\"code\":\"not_ready\",\"checks\":" +
+                            checks + "}");
+  });
+  add_job_routes(r, node_, *auth_);
+
+  http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    switch (res.status) {
+      case 404: send_error(res, 404, "Not found", "not_found"); break;
+      case 413: send_error(res, 413, "Request body too large", "too_large"); break;
+      case 400: send_error(res, 400, "Bad request", "invalid_input"); break;
+      default: send_error(res, res.status, "Request failed", "error"); break;
+    }
+  });
+  http_->set_exception_handler([](const httplib::Request& req, httplib::Response& res,
+                                  std::exception_ptr ep) {
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      logger("http")->error("{} {}: unexpected: {}", req.method, req.path, e.what());
+    } catch (...) {
+      logger("http")->error("{} {}: unexpected non-standard exception", req.method, req.path);
+    }
+    send_error(res, 500, "Internal server error", "internal");
+  });
+}
+
+int server::start() {
+  int port = settings_.http_port;
+  if (!http_->bind_to_port(settings_.bind.c_str(), port))
+    throw app_error(errc::unavailable, "cannot listen on " + settings_.bind + ":" + std::to_string(port));
+  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  logger("http")->info("listening on http://{}:{}", settings_.bind, port);
+  return port;
+}
+
+void server::stop() {
+  if (thread_.joinable()) {
+    http_->stop();
+    thread_.join();
+  }
+}
+
+}  // namespace jobserver::http
