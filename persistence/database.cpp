@@ -89,6 +89,10 @@ void database::translate(lease_t& lease) {
   } catch (const pqxx::in_doubt_error&) {
     lease.conn.reset();
     throw app_error(errc::unavailable, "database connection lost during commit", true);
+  } catch (const pqxx::transaction_rollback&) {
+    // Serialization failure or deadlock (40001, 40P01). libpqxx 6 throws these outside
+    // sql_error and without a sqlstate, so the check below would never see them.
+    throw app_error(errc::unavailable, "database temporarily unavailable", true);
   } catch (const pqxx::sql_error& e) {
     // Timeouts and serialization failures may succeed later; other SQL errors will not.
     std::string state = e.sqlstate();

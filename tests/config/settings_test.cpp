@@ -128,7 +128,7 @@ TEST_CASE("a flag beats the environment, which beats the INI file, which beats t
   }
 }
 
-TEST_CASE("--help lists every environment variable with its default", "[settings]") {
+TEST_CASE("asking for --help lists every environment variable with its default", "[settings]") {
   auto r = load_settings({"--help"}, {});
   REQUIRE_FALSE(r.values.has_value());
   REQUIRE(r.error.empty());

@@ -8,8 +8,17 @@
 #include <future>
 #include <utility>
 
+#include "config/errors.hpp"
 #include "persistence/job_store.hpp"
 #include "tests/support/test_env.hpp"
+
+// Failure messages name the error code instead of printing its byte.
+namespace Catch {
+template <>
+struct StringMaker<jobserver::errc> {
+  static std::string convert(jobserver::errc code) { return jobserver::to_string(code); }
+};
+}  // namespace Catch
 
 using jobserver::app_error;
 using jobserver::errc;
@@ -94,6 +103,9 @@ TEST_CASE("two transactions locking the same jobs in opposite order end in one t
   auto r2 = second.get();
 
   // Postgres aborts exactly one of them (after deadlock_timeout); the other commits.
+  INFO("first: " << jobserver::to_string(r1.first) << (r1.second ? " (transient)" : "")
+                 << ", second: " << jobserver::to_string(r2.first)
+                 << (r2.second ? " (transient)" : ""));
   const auto ok = std::make_pair(errc::ok, false);
   const auto transient = std::make_pair(errc::unavailable, true);
   CHECK(((r1 == ok && r2 == transient) || (r1 == transient && r2 == ok)));

@@ -15,6 +15,14 @@
 #include "config/errors.hpp"
 #include "tests/support/test_env.hpp"
 
+// Failure messages name the error code instead of printing its byte.
+namespace Catch {
+template <>
+struct StringMaker<jobserver::errc> {
+  static std::string convert(jobserver::errc code) { return jobserver::to_string(code); }
+};
+}  // namespace Catch
+
 using jobserver::app_error;
 using jobserver::errc;
 using jobserver::persistence::parse_redis_url;

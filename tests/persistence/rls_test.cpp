@@ -8,6 +8,14 @@
 #include "persistence/job_store.hpp"
 #include "tests/support/test_env.hpp"
 
+// Failure messages name the error code instead of printing its byte.
+namespace Catch {
+template <>
+struct StringMaker<jobserver::errc> {
+  static std::string convert(jobserver::errc code) { return jobserver::to_string(code); }
+};
+}  // namespace Catch
+
 using jobserver::app_error;
 using jobserver::errc;
 using jobserver::persistence::job_store;

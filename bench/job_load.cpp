@@ -1,0 +1,333 @@
+// job_load: creates noop jobs through the HTTP API and waits until Postgres has them
+// all completed. Run by scripts/bench.sh; prints a human summary and one `RESULT` line.
+//
+//   job_load throughput --url URL --db DATABASE_URL [--threads 32] [--jobs 20000] [--users 32]
+//   job_load seed       --url URL --db DATABASE_URL --user ID [--jobs 1000] [--threads 8]
+//                       --ids-out FILE [--sample-out FILE]
+//
+// Every client thread holds one keep-alive connection. A request that fails is retried
+// (same job slot) up to 3 times; more than --max-errors failures stop the run.
+#include <httplib.h>
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+constexpr const char* system_sql = "SELECT set_config('app.system', 'on', false)";
+constexpr const char* count_sql =
+    "SELECT count(*) FILTER (WHERE status = 'completed'),"
+    "       count(*) FILTER (WHERE status = 'failed') FROM jobs";
+constexpr const char* by_status_sql =
+    "SELECT status, count(*) FROM jobs GROUP BY status ORDER BY status";
+constexpr const char* noop_body = "{\"type\":\"noop\"}";
+
+struct options {
+  std::string mode;
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string db;
+  int threads = 32;
+  int jobs = 20000;
+  int users = 32;
+  std::string user;               // seed: every job for this one user
+  std::string user_prefix = "bench-user";
+  int max_errors = 100;
+  int wait_timeout_s = 300;       // whole wait for completion
+  int stall_s = 30;               // no progress for this long: give up
+  std::string ids_out;
+  std::string sample_out;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+  std::cerr << "job_load: " << why << "\n"
+            << "usage: job_load throughput|seed --url http://127.0.0.1:PORT --db DATABASE_URL\n"
+               "       [--threads N] [--jobs N] [--users N] [--user ID] [--max-errors N]\n"
+               "       [--wait-timeout S] [--stall S] [--ids-out FILE] [--sample-out FILE]\n";
+  std::exit(2);
+}
+
+options parse_args(int argc, char** argv) {
+  options o;
+  if (argc < 2) usage("missing mode");
+  o.mode = argv[1];
+  if (o.mode != "throughput" && o.mode != "seed") usage("unknown mode " + o.mode);
+  std::map<std::string, std::string> kv;
+  for (int i = 2; i < argc; i += 2) {
+    std::string k = argv[i];
+    if (k.rfind("--", 0) != 0 || i + 1 >= argc) usage("bad argument " + k);
+    kv[k.substr(2)] = argv[i + 1];
+  }
+  auto num = [&](const char* k, int& out) {
+    if (auto it = kv.find(k); it != kv.end()) {
+      out = std::stoi(it->second);
+      if (out <= 0) usage(std::string{k} + " must be positive");
+      kv.erase(it);
+    }
+  };
+  auto text = [&](const char* k, std::string& out) {
+    if (auto it = kv.find(k); it != kv.end()) out = it->second, kv.erase(it);
+  };
+  std::string url;
+  text("url", url);
+  text("db", o.db);
+  text("user", o.user);
+  text("user-prefix", o.user_prefix);
+  text("ids-out", o.ids_out);
+  text("sample-out", o.sample_out);
+  num("threads", o.threads);
+  num("jobs", o.jobs);
+  num("users", o.users);
+  num("max-errors", o.max_errors);
+  num("wait-timeout", o.wait_timeout_s);
+  num("stall", o.stall_s);
+  if (!kv.empty()) usage("unknown flag --" + kv.begin()->first);
+  const std::string scheme = "http://";
+  if (url.rfind(scheme, 0) != 0) usage("--url must be http://HOST:PORT");
+  auto hostport = url.substr(scheme.size());
+  auto colon = hostport.rfind(':');
+  if (colon == std::string::npos) usage("--url needs a port");
+  o.host = hostport.substr(0, colon);
+  o.port = std::stoi(hostport.substr(colon + 1));
+  if (o.db.empty()) usage("--db is required");
+  if (o.mode == "seed" && (o.user.empty() || o.ids_out.empty()))
+    usage("seed needs --user and --ids-out");
+  return o;
+}
+
+double ms_since(clock_type::time_point t0) {
+  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+}
+
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  size_t k = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return v[k];
+}
+
+std::unique_ptr<httplib::Client> make_client(const options& o) {
+  auto c = std::make_unique<httplib::Client>(o.host, o.port);
+  c->set_keep_alive(true);
+  c->set_tcp_nodelay(true);
+  c->set_connection_timeout(5, 0);
+  c->set_read_timeout(30, 0);
+  c->set_write_timeout(10, 0);
+  return c;
+}
+
+std::string user_for(const options& o, int slot) {
+  if (!o.user.empty()) return o.user;
+  return o.user_prefix + "-" + std::to_string(slot % o.users);
+}
+
+/// What the create phase produced.
+struct create_result {
+  std::vector<std::string> ids;
+  std::vector<double> latencies_ms;
+  int errors = 0;
+  double seconds = 0;
+  clock_type::time_point started;
+};
+
+create_result create_jobs(const options& o) {
+  std::atomic<int> next{0}, errors{0};
+  std::atomic<bool> abort{false};
+  std::mutex mu;
+  std::vector<std::string> ids;
+  std::vector<double> lat;
+  ids.reserve(static_cast<size_t>(o.jobs));
+  lat.reserve(static_cast<size_t>(o.jobs));
+
+  auto worker = [&] {
+    auto cli = make_client(o);
+    std::vector<std::string> my_ids;
+    std::vector<double> my_lat;
+    for (int slot; !abort && (slot = next.fetch_add(1)) < o.jobs;) {
+      httplib::Headers h{{"X-User-ID", user_for(o, slot)}};
+      for (int attempt = 0; attempt < 3 && !abort; ++attempt) {
+        auto t0 = clock_type::now();
+        auto res = cli->Post("/jobs", h, noop_body, "application/json");
+        double ms = ms_since(t0);
+        std::string why;
+        if (!res) {
+          why = "transport error: " + httplib::to_string(res.error());
+        } else if (res->status != 202) {
+          why = "HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 200);
+        } else {
+          rapidjson::Document d;
+          d.Parse(res->body.c_str());
+          if (d.IsObject() && d.HasMember("job_id") && d["job_id"].IsString()) {
+            my_ids.emplace_back(d["job_id"].GetString());
+            my_lat.push_back(ms);
+            break;
+          }
+          why = "202 without job_id: " + res->body.substr(0, 200);
+        }
+        int n = ++errors;
+        if (n <= 5) std::cerr << "job_load: POST /jobs failed (" << why << ")\n";
+        if (n > o.max_errors) {
+          std::cerr << "job_load: more than " << o.max_errors << " errors, stopping\n";
+          abort = true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    ids.insert(ids.end(), my_ids.begin(), my_ids.end());
+    lat.insert(lat.end(), my_lat.begin(), my_lat.end());
+  };
+
+  create_result r;
+  r.started = clock_type::now();
+  std::vector<std::thread> pool;
+  for (int i = 0; i < o.threads; ++i) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  r.seconds = ms_since(r.started) / 1000.0;
+  r.ids = std::move(ids);
+  r.latencies_ms = std::move(lat);
+  r.errors = errors;
+  return r;
+}
+
+struct counts {
+  long completed = 0;
+  long failed = 0;
+};
+
+counts read_counts(pqxx::connection& db) {
+  pqxx::nontransaction tx{db};
+  auto row = tx.exec1(count_sql);
+  return {row[0].as<long>(), row[1].as<long>()};
+}
+
+void print_by_status(pqxx::connection& db) {
+  pqxx::nontransaction tx{db};
+  std::cerr << "job_load: jobs by status in this schema:";
+  for (const auto& row : tx.exec(by_status_sql))
+    std::cerr << " " << row[0].c_str() << "=" << row[1].c_str();
+  std::cerr << "\n";
+}
+
+/// Waits until `expected` more jobs than `base` are completed. Returns false (after
+/// saying why) on failed jobs, a stall or the overall timeout.
+bool wait_completed(const options& o, pqxx::connection& db, counts base, long expected) {
+  auto t0 = clock_type::now();
+  auto last_change = t0;
+  long last = -1;
+  for (;;) {
+    auto c = read_counts(db);
+    long done = c.completed - base.completed, failed = c.failed - base.failed;
+    if (done >= expected) return true;
+    if (done + failed >= expected) {
+      std::cerr << "job_load: " << failed << " job(s) failed\n";
+      print_by_status(db);
+      return false;
+    }
+    if (done != last) last = done, last_change = clock_type::now();
+    if (ms_since(last_change) > o.stall_s * 1000.0) {
+      std::cerr << "job_load: stalled: " << done << "/" << expected << " completed, no progress for "
+                << o.stall_s << " s\n";
+      print_by_status(db);
+      return false;
+    }
+    if (ms_since(t0) > o.wait_timeout_s * 1000.0) {
+      std::cerr << "job_load: timeout: " << done << "/" << expected << " completed after "
+                << o.wait_timeout_s << " s\n";
+      print_by_status(db);
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+/// Seed only: the answers wrk will measure must be real ones. Writes the ids and one
+/// `GET /jobs/:id` body.
+bool check_and_write_seed(const options& o, const std::vector<std::string>& ids) {
+  auto cli = make_client(o);
+  httplib::Headers h{{"X-User-ID", o.user}};
+  auto res = cli->Get(("/jobs/" + ids.front()).c_str(), h);
+  if (!res || res->status != 200 || res->body.find("\"status\":\"completed\"") == std::string::npos) {
+    std::cerr << "job_load: GET /jobs/" << ids.front() << " did not answer a completed job: "
+              << (res ? std::to_string(res->status) + " " + res->body.substr(0, 300)
+                      : httplib::to_string(res.error()))
+              << "\n";
+    return false;
+  }
+  std::string poll = "{\"job_ids\":[";
+  for (size_t i = 0; i < 20 && i < ids.size(); ++i) poll += (i ? ",\"" : "\"") + ids[i] + "\"";
+  poll += "]}";
+  auto pres = cli->Post("/jobs/poll", h, poll, "application/json");
+  if (!pres || pres->status != 200) {
+    std::cerr << "job_load: POST /jobs/poll failed: "
+              << (pres ? std::to_string(pres->status) + " " + pres->body.substr(0, 300)
+                       : httplib::to_string(pres.error()))
+              << "\n";
+    return false;
+  }
+  std::ofstream ids_file(o.ids_out);
+  for (const auto& id : ids) ids_file << id << "\n";
+  if (!o.sample_out.empty()) std::ofstream(o.sample_out, std::ios::binary) << res->body;
+  std::printf("GET /jobs/:id answer   %zu bytes\nPOST /jobs/poll answer %zu bytes (20 ids)\n",
+              res->body.size(), pres->body.size());
+  std::printf("RESULT get_bytes=%zu poll_bytes=%zu\n", res->body.size(), pres->body.size());
+  return true;
+}
+
+int run(const options& o) {
+  pqxx::connection db{o.db};
+  { pqxx::nontransaction tx{db}; tx.exec(system_sql); }
+  auto base = read_counts(db);
+
+  auto created = create_jobs(o);
+  long n = static_cast<long>(created.ids.size());
+  std::printf("jobs created           %ld of %d (%d failed requests, %d threads)\n", n, o.jobs,
+              created.errors, o.threads);
+  if (n == 0) return 1;
+  double create_rps = static_cast<double>(n) / created.seconds;
+  double p50 = percentile(created.latencies_ms, 50), p99 = percentile(created.latencies_ms, 99);
+  std::printf("create phase           %.2f s, %.0f req/s\n", created.seconds, create_rps);
+  std::printf("create latency         p50 %.2f ms, p99 %.2f ms\n", p50, p99);
+  std::fflush(stdout);
+
+  bool ok = wait_completed(o, db, base, n);
+  double e2e_s = ms_since(created.started) / 1000.0;
+  auto now = read_counts(db);
+  long done = now.completed - base.completed;
+  double e2e_rate = static_cast<double>(done) / e2e_s;
+  std::printf("completed              %ld of %ld, %.2f s after the first POST\n", done, n, e2e_s);
+  std::printf("end-to-end             %.0f jobs/s\n", e2e_rate);
+  std::printf("RESULT created=%ld errors=%d create_s=%.3f create_rps=%.0f p50_ms=%.2f p99_ms=%.2f "
+              "completed=%ld e2e_s=%.3f e2e_jobs_per_s=%.0f ok=%d\n",
+              n, created.errors, created.seconds, create_rps, p50, p99, done, e2e_s, e2e_rate, ok);
+  std::fflush(stdout);
+  if (!ok || n < o.jobs) return 1;
+  if (o.mode == "seed" && !check_and_write_seed(o, created.ids)) return 1;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto o = parse_args(argc, argv);
+  try {
+    return run(o);
+  } catch (const std::exception& e) {
+    std::cerr << "job_load: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,494 @@
+#!/usr/bin/env bash
+# Benchmarks of jobserver, each against a baseline measured in the same run. Results go
+# to bench/RESULTS.md (one section per command; other sections are kept).
+#
+# Usage: scripts/bench.sh COMMAND [options]
+#   engine    end-to-end noop throughput (bench/job_load), then wrk against
+#             GET /jobs/:id and POST /jobs/poll, and nginx serving a static copy of one
+#             GET answer as the baseline. Options:
+#               --jobs N          noop jobs created in the throughput phase (20000)
+#               --clients N       client threads of the throughput phase (32)
+#               --seed N          completed jobs that wrk reads (1000)
+#               --duration S      seconds of each wrk run (10)
+#               --connections N   wrk connections (64)
+#               --warmup S        seconds of an unreported wrk run before each (2; 0 = none)
+#               --no-write        print the results, leave bench/RESULTS.md alone
+#   (pdf, chaos, compare and soak are planned; each is one more cmd_* function.)
+#
+# Env: BUILD_DIR   build directory (default build; build-bench when build is not a
+#                  Release build without sanitizers)
+#      BUILD_JOBS  parallel compile jobs (default 2)
+#      PG_PORT / REDIS_PORT are passed through to scripts/services.sh.
+#
+# Every run uses its own Postgres schema and Redis key prefix, drops/deletes them at
+# exit, and stops every process it started (jobserver, nginx) via an EXIT trap.
+# Services that were already running are left running. Logs of the last run of a
+# command stay in .run/bench/<command>/ (jobserver.log, nginx/, wrk and job_load output).
+# Everything listens on 127.0.0.1.
+# shellcheck disable=SC2317  # functions run via the cleanup stack
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+RESULTS_FILE="$ROOT/bench/RESULTS.md"
+WRK_DIR="$ROOT/bench/wrk"
+
+# ---- helpers ------------------------------------------------------------------------
+log() { echo "bench.sh: $*" >&2; }
+die() { echo "bench.sh: ERROR: $*" >&2; exit 1; }
+now_ms() { date +%s%3N; }
+
+# Cleanup stack: `on_exit CMD...` registers a command; at exit they run newest first.
+CLEANUPS=()
+on_exit() { CLEANUPS+=("$(printf '%q ' "$@")"); }
+run_cleanups() {
+  local rc=$? i
+  set +e
+  trap - EXIT INT TERM
+  for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${CLEANUPS[i]}"; done
+  exit "$rc"
+}
+trap run_cleanups EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+  local p i
+  for ((i = 0; i < 200; i++)); do
+    p=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  die "no free port found"
+}
+
+# Kill one process we started: SIGTERM, wait up to $2 s, then SIGKILL.
+stop_pid() {
+  local pid=$1 grace=$2 name=$3 deadline
+  kill -0 "$pid" 2>/dev/null || return 0
+  log "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null
+  deadline=$((SECONDS + grace))
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      log "$name (pid $pid) still running after ${grace}s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null
+      break
+    fi
+    sleep 0.1
+  done
+  wait "$pid" 2>/dev/null || true
+}
+
+# Number formatting for the tables: fmt_int 12345.6 -> 12,346; fmt_ms 1234 (us) -> 1.23 ms
+fmt_int() { awk -v v="$1" 'BEGIN { if (v == "") { print "n/a"; exit } s = sprintf("%.0f", v);
+  n = length(s); o = ""; for (i = 1; i <= n; i++) { o = o substr(s, i, 1);
+  if ((n - i) % 3 == 0 && i < n) o = o "," } print o }'; }
+fmt_ms() { awk -v us="$1" 'BEGIN { if (us == "") { print "n/a"; exit } ms = us / 1000;
+  if (ms < 10) printf "%.2f ms\n", ms; else if (ms < 100) printf "%.1f ms\n", ms;
+  else printf "%.0f ms\n", ms }'; }
+ratio_pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a";
+  else printf "%.0f%%\n", 100 * a / b }'; }
+# Is $1 >= $2 (floats)? / Is $1 < $2?
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && a + 0 >= b + 0) }'; }
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && a + 0 < b + 0) }'; }
+
+# kv_get LINE KEY: the value of KEY=value in a `RESULT ...` / `WRK ...` line.
+kv_get() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | tail -n 1; }
+
+# ---- build --------------------------------------------------------------------------
+is_release_build() {
+  local cache=$1/CMakeCache.txt
+  [[ -f $cache ]] || return 0   # not configured yet: we configure it as Release
+  grep -qx 'CMAKE_BUILD_TYPE:STRING=Release' "$cache" && ! grep -qx 'JOBSERVER_SANITIZE:BOOL=ON' "$cache"
+}
+
+# build TARGET...: configure (Release) if needed, then build only the given targets.
+build() {
+  if [[ -z ${BUILD_DIR:-} ]]; then
+    BUILD_DIR=build
+    if ! is_release_build "$BUILD_DIR"; then
+      log "build/ is not a Release build without sanitizers; using build-bench/"
+      BUILD_DIR=build-bench
+    fi
+  fi
+  is_release_build "$BUILD_DIR" || die "$BUILD_DIR is not a Release build without sanitizers"
+  if [[ ! -f $BUILD_DIR/CMakeCache.txt || ! -d $BUILD_DIR/bench/CMakeFiles/job_load.dir ]]; then
+    log "configuring $BUILD_DIR (Release)"
+    cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >&2
+  fi
+  log "building $* in $BUILD_DIR"
+  timeout 3600 cmake --build "$BUILD_DIR" -j"${BUILD_JOBS:-2}" --target "$@" >&2
+}
+
+# ---- services (Postgres, Redis), schema and key prefix --------------------------------
+service_running() {
+  local status
+  status=$(scripts/services.sh status 2>/dev/null) || true
+  [[ $status == *"$1: running"* ]]
+}
+
+# Starts Postgres and Redis; stops at exit only those that were not running before.
+start_services() {
+  local out
+  if ! service_running postgres && ! service_running redis; then
+    on_exit scripts/services.sh stop
+  elif ! service_running postgres; then
+    on_exit scripts/services.sh stop-postgres
+  elif ! service_running redis; then
+    on_exit scripts/services.sh stop-redis
+  fi
+  out=$(scripts/services.sh start) || die "scripts/services.sh start failed"
+  eval "$out"
+  BASE_DATABASE_URL=$DATABASE_URL
+}
+
+psql_app() { psql "$BASE_DATABASE_URL" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+drop_schema() {
+  log "dropping schema $1"
+  psql_app -c "DROP SCHEMA IF EXISTS $1 CASCADE" >/dev/null 2>&1 || log "could not drop schema $1"
+}
+
+delete_redis_keys() {
+  local prefix=$1 pattern n=0 c
+  for pattern in "$prefix:*" "{$prefix:*"; do
+    c=$(redis-cli -u "$REDIS_URL" --scan --pattern "$pattern" |
+        xargs -r -n 500 redis-cli -u "$REDIS_URL" UNLINK | awk '{ s += $1 } END { print s + 0 }')
+    n=$((n + c))
+  done
+  log "deleted $n Redis key(s) of prefix $prefix"
+}
+
+# Creates schema bench_<name>_<pid> and a Redis prefix; both are removed at exit.
+# Sets BENCH_SCHEMA, BENCH_PREFIX and DATABASE_URL (pointing at the schema).
+isolate() {
+  local name=$1 sep
+  BENCH_SCHEMA="bench_${name}_$$"
+  BENCH_PREFIX="bench-$name-$$-$RANDOM"
+  psql_app -c "CREATE SCHEMA $BENCH_SCHEMA" >/dev/null || die "cannot create schema $BENCH_SCHEMA"
+  on_exit drop_schema "$BENCH_SCHEMA"
+  on_exit delete_redis_keys "$BENCH_PREFIX"
+  sep='?'; [[ $BASE_DATABASE_URL == *\?* ]] && sep='&'
+  DATABASE_URL="${BASE_DATABASE_URL}${sep}options=-csearch_path%3D$BENCH_SCHEMA"
+  log "schema $BENCH_SCHEMA, Redis prefix $BENCH_PREFIX"
+}
+
+# ---- jobserver ----------------------------------------------------------------------
+# start_jobserver LOGFILE [VAR=value...]: runs build/jobserver on a free port with the
+# bench schema/prefix and the given settings; waits until /ready answers 200.
+# Sets SERVER_PORT, SERVER_PID, SERVER_URL.
+start_jobserver() {
+  local logfile=$1; shift
+  SERVER_PORT=$(free_port)
+  SERVER_DIR=$(dirname "$logfile")
+  # Runs in SERVER_DIR with core dumps on, so a crash leaves SERVER_DIR/core* behind.
+  (cd "$SERVER_DIR" && { ulimit -c unlimited 2>/dev/null || true; } &&
+    exec env -u JOBSERVER_CONFIG DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" \
+      REDIS_PREFIX="$BENCH_PREFIX" HTTP_PORT="$SERVER_PORT" BIND=127.0.0.1 \
+      STORAGE_DIR="$SERVER_DIR/storage" SHUTDOWN_GRACE_SECONDS=5 "$@" \
+      "$ROOT/$BUILD_DIR/jobserver" >"$logfile" 2>&1) &
+  SERVER_PID=$!
+  on_exit stop_pid "$SERVER_PID" 20 jobserver
+  SERVER_URL="http://127.0.0.1:$SERVER_PORT"
+  local deadline=$((SECONDS + 60))
+  until curl -fsS --max-time 2 -o /dev/null "$SERVER_URL/ready" 2>/dev/null; do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      tail -n 30 "$logfile" >&2
+      die "jobserver exited during start (log: $logfile)"
+    fi
+    ((SECONDS < deadline)) || { tail -n 30 "$logfile" >&2; die "jobserver not ready within 60 s"; }
+    sleep 0.2
+  done
+  log "jobserver ready on $SERVER_URL (pid $SERVER_PID, log $logfile)"
+}
+
+server_alive() { kill -0 "$SERVER_PID" 2>/dev/null; }
+
+# After the server died: sets SERVER_DEATH to how it ended, plus where a backtrace from
+# its core file is, if there is one (SERVER_DIR/crash-backtrace.txt). Not in a subshell:
+# only this shell can `wait` for the server.
+server_death() {
+  local rc=0 core
+  wait "$SERVER_PID" 2>/dev/null || rc=$?
+  if ((rc > 128)); then
+    SERVER_DEATH="jobserver was killed by signal $((rc - 128)) (SIG$(kill -l $((rc - 128)) 2>/dev/null))"
+  else
+    SERVER_DEATH="jobserver exited with status $rc"
+  fi
+  core=$(find "$SERVER_DIR" -maxdepth 1 -name 'core*' -type f | head -n 1)
+  if [[ -n $core ]] && command -v gdb >/dev/null; then
+    timeout 120 gdb -q -batch -ex bt -ex 'thread apply all bt 12' "$ROOT/$BUILD_DIR/jobserver" \
+      "$core" >"$SERVER_DIR/crash-backtrace.txt" 2>&1 || true
+    SERVER_DEATH+="; core dump $core, backtrace in $SERVER_DIR/crash-backtrace.txt"
+  fi
+  log "$SERVER_DEATH"
+}
+
+# ---- nginx baseline -----------------------------------------------------------------
+# start_nginx DIR FILE: a private nginx (1 worker, daemon off) serving FILE as
+# /static.json from DIR/www. Sets NGINX_URL.
+start_nginx() {
+  local dir=$1 file=$2 port
+  port=$(free_port)
+  mkdir -p "$dir/www" "$dir/tmp"
+  cp "$file" "$dir/www/static.json"
+  chmod -R a+rX "$dir"   # the worker may run as nobody
+  cat >"$dir/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000;
+  keepalive_timeout 65;
+  default_type application/json;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    root $dir/www;
+  }
+}
+EOF
+  nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stdout.log" 2>&1 &
+  local pid=$!
+  on_exit stop_pid "$pid" 10 nginx
+  NGINX_URL="http://127.0.0.1:$port/static.json"
+  local deadline=$((SECONDS + 20))
+  until curl -fsS --max-time 2 -o /dev/null "$NGINX_URL" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { cat "$dir/stdout.log" "$dir/error.log" >&2; die "nginx exited"; }
+    ((SECONDS < deadline)) || die "nginx not answering within 20 s"
+    sleep 0.2
+  done
+  log "nginx ready on $NGINX_URL (pid $pid)"
+}
+
+# ---- wrk ----------------------------------------------------------------------------
+# run_wrk OUTFILE URL SCRIPT [SCRIPT ARGS...]: optional warm-up, then the measured run.
+# Prints wrk's `WRK ...` summary line (see bench/wrk/report.lua).
+run_wrk() {
+  local out=$1 url=$2 script=$3; shift 3
+  local common=(-t2 -c"$CONNECTIONS" --timeout 5s -s "$WRK_DIR/$script")
+  if ((WARMUP > 0)); then
+    timeout $((WARMUP + 30)) wrk "${common[@]}" -d"${WARMUP}s" "$url" -- "$@" >"$out.warmup" 2>&1 || true
+  fi
+  timeout $((DURATION + 60)) wrk "${common[@]}" -d"${DURATION}s" --latency "$url" -- "$@" >"$out" 2>&1 ||
+    { cat "$out" >&2; return 1; }
+  grep '^WRK ' "$out" | tail -n 1
+}
+
+# ---- RESULTS.md ---------------------------------------------------------------------
+# write_section TITLE FILE: replaces the section "## TITLE" (up to the next "## ")
+# of bench/RESULTS.md by the contents of FILE, or appends it.
+write_section() {
+  local title=$1 body=$2 tmp
+  tmp=$(mktemp "$RESULTS_FILE.XXXXXX")
+  if [[ ! -f $RESULTS_FILE ]]; then
+    # shellcheck disable=SC2016  # backquotes are Markdown
+    printf '# Benchmark results\n\nWritten by `scripts/bench.sh COMMAND`; each command replaces only its own section.\n' >"$RESULTS_FILE"
+  fi
+  awk -v head="## $title" -v body="$body" '
+    function emit(  n, i, l) {   # the body without its trailing blank lines
+      n = 0; while ((getline l < body) > 0) lines[++n] = l; close(body)
+      while (n > 0 && lines[n] == "") n--
+      for (i = 1; i <= n; i++) print lines[i]; done = 1 }
+    $0 == head { if (!done) { if (NR > 1 && prev != "") print ""; emit() } skip = 1; next }
+    skip && /^## / { skip = 0; print "" }
+    !skip { print; prev = $0 }
+    END { if (!done) { if (prev != "") print ""; emit() } }' "$RESULTS_FILE" >"$tmp"
+  mv "$tmp" "$RESULTS_FILE"
+  log "updated section \"$title\" of ${RESULTS_FILE#"$ROOT"/}"
+}
+
+machine_line() {
+  local mem cpu
+  mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+  cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1)
+  echo "$(nproc) cores (nproc), $mem RAM, ${cpu:-unknown CPU}; load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+versions_line() {
+  local rev dirty=""
+  rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git diff --quiet HEAD 2>/dev/null || dirty=" + uncommitted changes"
+  echo "jobserver $rev$dirty ($BUILD_DIR, Release), $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }')"
+}
+
+# ---- engine -------------------------------------------------------------------------
+cmd_engine() {
+  JOBS=20000 CLIENTS=32 SEED=1000 DURATION=10 CONNECTIONS=64 WARMUP=2
+  local write=1
+  while (($#)); do
+    case $1 in
+      --jobs) JOBS=$2; shift 2 ;;
+      --clients) CLIENTS=$2; shift 2 ;;
+      --seed) SEED=$2; shift 2 ;;
+      --duration) DURATION=$2; shift 2 ;;
+      --connections) CONNECTIONS=$2; shift 2 ;;
+      --warmup) WARMUP=$2; shift 2 ;;
+      --no-write) write=0; shift ;;
+      *) die "engine: unknown option $1 (see scripts/bench.sh --help)" ;;
+    esac
+  done
+  local n
+  for n in "$JOBS" "$CLIENTS" "$SEED" "$DURATION" "$CONNECTIONS" "$WARMUP"; do
+    [[ $n =~ ^[0-9]+$ ]] || die "engine: options take whole numbers (got '$n')"
+  done
+  ((SEED >= 20)) || die "engine: --seed must be at least 20 (the poll asks for 20 ids)"
+  local machine; machine=$(machine_line)   # before we load the machine ourselves
+
+  build job_load jobserver
+  local out_dir="$ROOT/.run/bench/engine"
+  rm -rf "$out_dir"; mkdir -p "$out_dir"
+  chmod go+x "$ROOT/.run" "$ROOT/.run/bench"
+  start_services
+  isolate engine
+  start_jobserver "$out_dir/jobserver.log" ENABLE_TEST_JOBS=1 LOG_LEVEL=warn \
+    TEST_JOB_CONCURRENCY=64 PER_USER_CONCURRENCY=64
+
+  local failures=() line e2e="" seed_ok=0 get="" poll="" stat="" get_bytes=""
+  local load=("$ROOT/$BUILD_DIR/bench/job_load")
+
+  echo "==> (a) end-to-end: $JOBS noop jobs, $CLIENTS client threads, 32 users"
+  if timeout 900 "${load[@]}" throughput --url "$SERVER_URL" --db "$DATABASE_URL" \
+       --threads "$CLIENTS" --jobs "$JOBS" --users 32 | tee "$out_dir/throughput.txt"; then :
+  else failures+=("end-to-end run failed (exit ${PIPESTATUS[0]}); see $out_dir/throughput.txt"); fi
+  e2e=$(grep '^RESULT ' "$out_dir/throughput.txt" | tail -n 1 || true)
+  server_alive || { server_death; failures+=("during the end-to-end run: $SERVER_DEATH"); }
+
+  echo "==> (b) seeding $SEED completed jobs for bench-reader"
+  if server_alive && timeout 600 "${load[@]}" seed --url "$SERVER_URL" --db "$DATABASE_URL" \
+       --threads 8 --jobs "$SEED" --user bench-reader --ids-out "$out_dir/ids.txt" \
+       --sample-out "$out_dir/job.json" | tee "$out_dir/seed.txt"; then
+    seed_ok=1
+    get_bytes=$(kv_get "$(grep '^RESULT get_bytes' "$out_dir/seed.txt")" get_bytes)
+  else
+    failures+=("seeding failed; see $out_dir/seed.txt")
+  fi
+
+  if ((seed_ok)); then
+    echo "==> (b) wrk GET /jobs/:id (${DURATION}s, $CONNECTIONS connections)"
+    get=$(run_wrk "$out_dir/wrk-get.txt" "$SERVER_URL" get_job.lua "$out_dir/ids.txt" bench-reader) ||
+      failures+=("wrk GET /jobs/:id failed")
+    echo "$get"
+    echo "==> (b) wrk POST /jobs/poll, 20 ids"
+    poll=$(run_wrk "$out_dir/wrk-poll.txt" "$SERVER_URL" poll_jobs.lua "$out_dir/ids.txt" bench-reader 20) ||
+      failures+=("wrk POST /jobs/poll failed")
+    echo "$poll"
+    server_alive || { server_death; failures+=("during the wrk runs against it: $SERVER_DEATH"); }
+
+    echo "==> (c) nginx baseline: static file of $get_bytes bytes"
+    start_nginx "$out_dir/nginx" "$out_dir/job.json"
+    stat=$(run_wrk "$out_dir/wrk-nginx.txt" "$NGINX_URL" static.lua) || failures+=("wrk nginx failed")
+    echo "$stat"
+  fi
+
+  # Anything the server logged at warn or above is worth a look.
+  local warn_lines
+  warn_lines=$(grep -ciE '\[(warning|warn|error|critical)\]' "$out_dir/jobserver.log" || true)
+
+  engine_report "$machine" "$e2e" "$get" "$poll" "$stat" "$get_bytes" "$warn_lines" \
+    "$out_dir" "${failures[@]+"${failures[@]}"}" >"$out_dir/section.md"
+  echo
+  cat "$out_dir/section.md"
+  if ((write)); then write_section "Engine (scripts/bench.sh engine)" "$out_dir/section.md"; fi
+  if ((${#failures[@]})); then
+    log "finished with ${#failures[@]} failure(s)"
+    return 1
+  fi
+}
+
+# engine_report MACHINE E2E GET POLL STATIC GET_BYTES WARN_LINES OUT_DIR [FAILURE...]:
+# the Markdown section (stdout).
+engine_report() {
+  local machine=$1 e2e=$2 get=$3 poll=$4 stat=$5 bytes=$6 warns=$7 out_dir=$8; shift 8
+  local nginx_rps get_rps create_rps e2e_rate
+  nginx_rps=$(kv_get "$stat" rps); get_rps=$(kv_get "$get" rps)
+  create_rps=$(kv_get "$e2e" create_rps); e2e_rate=$(kv_get "$e2e" e2e_jobs_per_s)
+  wrk_errors() {
+    [[ -n $1 ]] || { echo n/a; return; }
+    local s=0 k
+    for k in non2xx connect_errors read_errors write_errors timeouts; do
+      s=$((s + $(kv_get "$1" "$k")))
+    done
+    echo "$s"
+  }
+  ms_to_us() { awk -v m="$1" 'BEGIN { if (m != "") print m * 1000 }'; }
+  verdict() { if "$@"; then echo "**met**"; else echo "**missed**"; fi; }
+
+  echo "## Engine (scripts/bench.sh engine)"
+  echo
+  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') by \`scripts/bench.sh engine\` (one run; client,"
+  echo "server, Postgres, Redis and nginx all share the machine, over loopback)."
+  echo
+  echo "- Machine: $machine"
+  echo "- Versions: $(versions_line)"
+  echo "- Server: ENABLE_TEST_JOBS=1 LOG_LEVEL=warn TEST_JOB_CONCURRENCY=64 PER_USER_CONCURRENCY=64,"
+  echo "  other settings default (HTTP_THREADS 128, DB_POOL_SIZE 8); own schema and Redis prefix."
+  echo "- End-to-end: \`bench/job_load\`, $CLIENTS keep-alive client threads POST $JOBS noop jobs"
+  echo "  over 32 users; timed from the first POST until Postgres counts them all \`completed\`."
+  echo "  req/s, p50 and p99 are those of the POSTs."
+  echo "- HTTP: \`wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency\` (after a ${WARMUP}s warm-up run);"
+  echo "  GET rotates over $SEED completed jobs of one user, poll asks for 20 of them per request;"
+  echo "  nginx (1 worker, access_log off) serves a static copy of one GET answer (${bytes:-?} bytes)."
+  echo
+  echo "| benchmark | jobs/s | req/s | p50 | p99 | errors | req/s vs nginx |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  echo "| end-to-end noop ($JOBS jobs, $CLIENTS clients) | $(fmt_int "$e2e_rate") | $(fmt_int "$create_rps") |" \
+       "$(fmt_ms "$(ms_to_us "$(kv_get "$e2e" p50_ms)")") | $(fmt_ms "$(ms_to_us "$(kv_get "$e2e" p99_ms)")") |" \
+       "$(kv_get "$e2e" errors) | $(ratio_pct "$create_rps" "$nginx_rps") |"
+  local row name line
+  for row in "GET /jobs/:id|$get" "POST /jobs/poll (20 ids)|$poll" "nginx static file (baseline)|$stat"; do
+    name=${row%%|*}; line=${row#*|}
+    echo "| $name | – | $(fmt_int "$(kv_get "$line" rps)") | $(fmt_ms "$(kv_get "$line" p50_us)") |" \
+         "$(fmt_ms "$(kv_get "$line" p99_us)") | $(wrk_errors "$line") | $(ratio_pct "$(kv_get "$line" rps)" "$nginx_rps") |"
+  done
+  echo
+  echo "Errors: failed POSTs (end-to-end), or non-2xx answers + socket errors + timeouts (wrk)."
+  echo
+  echo "| target | measured | |"
+  echo "|---|---:|---|"
+  echo "| GET /jobs/:id ≥ 50% of nginx req/s | $(ratio_pct "$get_rps" "$nginx_rps") |" \
+       "$(verdict ge "$(awk -v a="$get_rps" -v b="$nginx_rps" 'BEGIN { if (a != "" && b > 0) print a / b }')" 0.5) |"
+  echo "| GET /jobs/:id p99 < 10 ms | $(fmt_ms "$(kv_get "$get" p99_us)") |" \
+       "$(verdict lt "$(kv_get "$get" p99_us)" 10000) |"
+  echo "| end-to-end noop ≥ 4,000 jobs/s | $(fmt_int "$e2e_rate") | $(verdict ge "$e2e_rate" 4000) |"
+  echo
+  if [[ $warns != 0 && -n $warns ]]; then
+    echo "The server logged $warns line(s) at warn level or above during the run (kept in"
+    echo "\`${out_dir#"$ROOT"/}/jobserver.log\` until the next run)."
+    echo
+  fi
+  if (($#)); then
+    echo "**This run did not complete cleanly:**"
+    local f
+    for f in "$@"; do echo "- ${f//$ROOT\//}"; done
+    echo
+  fi
+}
+
+# ---- main ---------------------------------------------------------------------------
+usage() {
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+main() {
+  local cmd=${1:-}
+  [[ -n $cmd ]] || usage
+  shift
+  case $cmd in
+    -h | --help | help) usage ;;
+    engine) cmd_engine "$@" ;;
+    pdf | chaos | compare | soak) die "'$cmd' is not written yet" ;;
+    *) log "unknown command '$cmd'"; usage ;;
+  esac
+}
+
+main "$@"
