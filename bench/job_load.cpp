@@ -145,6 +145,7 @@ struct create_result {
 };
 
 create_result create_jobs(const options& o) {
+  const auto started = clock_type::now();
   std::atomic<int> next{0}, errors{0};
   std::atomic<bool> abort{false};
   std::mutex mu;
@@ -157,12 +158,14 @@ create_result create_jobs(const options& o) {
     auto cli = make_client(o);
     std::vector<std::string> my_ids;
     std::vector<double> my_lat;
+    int sent = 0;  // requests this client has sent, for error messages
     for (int slot; !abort && (slot = next.fetch_add(1)) < o.jobs;) {
       httplib::Headers h{{"X-User-ID", user_for(o, slot)}};
       for (int attempt = 0; attempt < 3 && !abort; ++attempt) {
         auto t0 = clock_type::now();
         auto res = cli->Post("/jobs", h, noop_body, "application/json");
         double ms = ms_since(t0);
+        ++sent;
         std::string why;
         if (!res) {
           why = "transport error: " + httplib::to_string(res.error());
@@ -179,12 +182,17 @@ create_result create_jobs(const options& o) {
           why = "202 without job_id: " + res->body.substr(0, 200);
         }
         int n = ++errors;
-        if (n <= 5) std::cerr << "job_load: POST /jobs failed (" << why << ")\n";
-        if (n > o.max_errors) {
-          std::cerr << "job_load: more than " << o.max_errors << " errors, stopping\n";
+        if (n <= 5) {
+          char when[160];
+          std::snprintf(when, sizeof when, "request %d of this client, %.0f ms into the run, after %.1f ms",
+                        sent, ms_since(started), ms);
+          std::cerr << "job_load: POST /jobs failed (" + why + "; " + when + ")\n" << std::flush;
+        }
+        if (n == o.max_errors + 1) {
+          std::cerr << "job_load: more than " + std::to_string(o.max_errors) + " errors, stopping\n";
           abort = true;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
       }
     }
     std::lock_guard<std::mutex> lock(mu);
@@ -193,7 +201,7 @@ create_result create_jobs(const options& o) {
   };
 
   create_result r;
-  r.started = clock_type::now();
+  r.started = started;
   std::vector<std::thread> pool;
   for (int i = 0; i < o.threads; ++i) pool.emplace_back(worker);
   for (auto& t : pool) t.join();

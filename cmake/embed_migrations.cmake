@@ -6,6 +6,7 @@ set(body "")
 foreach(f ${files})
   get_filename_component(name "${f}" NAME_WE)
   string(REGEX MATCH "^[0-9]+" version "${name}")
+  string(REGEX REPLACE "^0+([0-9])" "\\1" version "${version}")  # 008 is not octal
   file(READ "${f}" sql)
   string(APPEND body "  {${version}, \"${name}\", R\"jobserver_sql(${sql})jobserver_sql\"},\n")
 endforeach()

@@ -278,6 +278,8 @@ load_result load_settings(const std::vector<std::string>& args,
                           const std::map<std::string, std::string>& env) {
   load_result out;
   settings s;
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") return {std::nullopt, {}, help_text()};
   // Pass 1: the config file, wherever its flag stands.
   std::string config_file;
   if (auto it = env.find("JOBSERVER_CONFIG"); it != env.end()) config_file = it->second;

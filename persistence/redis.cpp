@@ -86,11 +86,12 @@ redis_options parse_redis_url(const std::string& url) {
     }
   }
   if (auto colon = rest.rfind(':'); colon != std::string::npos) {
-    try {
-      o.port = std::stoi(rest.substr(colon + 1));
-    } catch (const std::exception&) {
+    auto port = rest.substr(colon + 1);
+    bool digits = !port.empty() && port.size() <= 5 &&
+                  port.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || std::stoi(port) < 1 || std::stoi(port) > 65535)
       throw app_error(errc::invalid_input, "REDIS_URL has an invalid port");
-    }
+    o.port = std::stoi(port);
     rest = rest.substr(0, colon);
   }
   if (!rest.empty()) o.host = rest;

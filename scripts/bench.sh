@@ -145,6 +145,15 @@ start_services() {
 
 psql_app() { psql "$BASE_DATABASE_URL" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
+# Identifies the running Postgres and Redis instances: if it changes during a run,
+# someone restarted a service under the benchmark (tests share these services).
+services_identity() {
+  local pg redis
+  pg=$(psql_app -tA -c 'SELECT pg_postmaster_start_time()' 2>/dev/null) || pg=down
+  redis=$(redis-cli -u "$REDIS_URL" INFO server 2>/dev/null | tr -d '\r' | sed -n 's/^run_id://p')
+  echo "postgres started ${pg:-?}, redis run_id ${redis:-down}"
+}
+
 drop_schema() {
   log "dropping schema $1"
   psql_app -c "DROP SCHEMA IF EXISTS $1 CASCADE" >/dev/null 2>&1 || log "could not drop schema $1"
@@ -352,7 +361,8 @@ cmd_engine() {
   start_jobserver "$out_dir/jobserver.log" ENABLE_TEST_JOBS=1 LOG_LEVEL=warn \
     TEST_JOB_CONCURRENCY=64 PER_USER_CONCURRENCY=64
 
-  local failures=() line e2e="" seed_ok=0 get="" poll="" stat="" get_bytes=""
+  local failures=() e2e="" seed_ok=0 get="" poll="" stat="" get_bytes="" services_before
+  services_before=$(services_identity)
   local load=("$ROOT/$BUILD_DIR/bench/job_load")
 
   echo "==> (a) end-to-end: $JOBS noop jobs, $CLIENTS client threads, 32 users"
@@ -389,6 +399,9 @@ cmd_engine() {
     echo "$stat"
   fi
 
+  if [[ $(services_identity) != "$services_before" ]]; then
+    failures+=("Postgres or Redis was restarted during the run by another process (before: $services_before; after: $(services_identity)); the figures are not valid")
+  fi
   # Anything the server logged at warn or above is worth a look.
   local warn_lines
   warn_lines=$(grep -ciE '\[(warning|warn|error|critical)\]' "$out_dir/jobserver.log" || true)
