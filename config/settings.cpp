@@ -32,11 +32,17 @@ struct option {
   std::function<void(settings&, const std::string&)> set;
 };
 
-option text_opt(std::string env, std::string help, std::string settings::*m,
-                bool secret = false) {
+option base_opt(std::string env, std::string help, kind type) {
   option o;
   o.env = std::move(env);
   o.help = std::move(help);
+  o.type = type;
+  return o;
+}
+
+option text_opt(std::string env, std::string help, std::string settings::*m,
+                bool secret = false) {
+  auto o = base_opt(std::move(env), std::move(help), kind::text);
   o.secret = secret;
   o.get = [m](const settings& s) { return s.*m; };
   o.set = [m](settings& s, const std::string& v) { s.*m = v; };
@@ -52,10 +58,7 @@ option choice_opt(std::string env, std::string help, std::string settings::*m,
 }
 
 option int_opt(std::string env, std::string help, int settings::*m, long min, long max) {
-  option o;
-  o.env = std::move(env);
-  o.help = std::move(help);
-  o.type = kind::integer;
+  auto o = base_opt(std::move(env), std::move(help), kind::integer);
   o.min = min;
   o.max = max;
   o.get = [m](const settings& s) { return std::to_string(s.*m); };
@@ -65,10 +68,7 @@ option int_opt(std::string env, std::string help, int settings::*m, long min, lo
 
 option retry_opt(std::string env, std::string help, retry_policy settings::*m,
                  int retry_policy::*field, long min, long max) {
-  option o;
-  o.env = std::move(env);
-  o.help = std::move(help);
-  o.type = kind::integer;
+  auto o = base_opt(std::move(env), std::move(help), kind::integer);
   o.min = min;
   o.max = max;
   o.get = [m, field](const settings& s) { return std::to_string((s.*m).*field); };
@@ -77,10 +77,7 @@ option retry_opt(std::string env, std::string help, retry_policy settings::*m,
 }
 
 option bool_opt(std::string env, std::string help, bool settings::*m) {
-  option o;
-  o.env = std::move(env);
-  o.help = std::move(help);
-  o.type = kind::boolean;
+  auto o = base_opt(std::move(env), std::move(help), kind::boolean);
   o.get = [m](const settings& s) { return std::string{s.*m ? "true" : "false"}; };
   o.set = [m](settings& s, const std::string& v) {
     s.*m = (v == "1" || v == "true" || v == "yes" || v == "on");

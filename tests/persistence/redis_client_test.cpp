@@ -13,15 +13,9 @@
 #include <thread>
 
 #include "config/errors.hpp"
+#include "tests/support/catch_errc.hpp"
 #include "tests/support/test_env.hpp"
 
-// Failure messages name the error code instead of printing its byte.
-namespace Catch {
-template <>
-struct StringMaker<jobserver::errc> {
-  static std::string convert(jobserver::errc code) { return jobserver::to_string(code); }
-};
-}  // namespace Catch
 
 using jobserver::app_error;
 using jobserver::errc;
