@@ -67,19 +67,25 @@ void write_cache(self_ptr self, const std::vector<job_row>& rows) {
   }
 }
 
-/// Tells the queue how a run ended; false when Redis could not be reached.
-bool settle_in_queue(self_ptr self, const job_outcome& o) {
-  auto q = self->state.rt->queues.find(o.type);
-  if (q == self->state.rt->queues.end()) return true;
-  try {
-    if (o.what == job_outcome::retry)
-      q->second.retry_later(*self->state.redis, o.id, o.token, o.retry_delay_ms);
-    else
-      q->second.ack(*self->state.redis, o.id, o.token);
-    return true;
-  } catch (const app_error&) {
-    return false;
+/// Tells the queue how runs ended (one round trip per job type); returns the runs that
+/// could not be told because Redis is unreachable.
+std::vector<job_outcome> settle_in_queue(self_ptr self, const std::vector<job_outcome>& runs) {
+  std::map<std::string, std::vector<const job_outcome*>> by_type;
+  for (const auto& o : runs) by_type[o.type].push_back(&o);
+  std::vector<job_outcome> unsent;
+  for (const auto& [type, outcomes] : by_type) {
+    auto q = self->state.rt->queues.find(type);
+    if (q == self->state.rt->queues.end()) continue;
+    std::vector<job_queue::settlement> ops;
+    for (const auto* o : outcomes)
+      ops.push_back({o->id, o->token, o->what == job_outcome::retry, o->retry_delay_ms});
+    try {
+      q->second.settle(*self->state.redis, ops);
+    } catch (const app_error&) {
+      for (const auto* o : outcomes) unsent.push_back(*o);
+    }
   }
+  return unsent;
 }
 
 void log_outcome(self_ptr self, const job_outcome& o, const job_row& row) {
@@ -118,12 +124,15 @@ void flush_finishes(self_ptr self) {
   }
   std::unordered_map<std::string, const job_row*> by_id;
   for (const auto& r : rows) by_id[r.id] = &r;
+  std::vector<job_outcome> written_runs;
+  for (auto& [o, promise] : batch)
+    if (by_id.count(o.id) != 0) written_runs.push_back(o);
+  for (auto& o : settle_in_queue(self, written_runs)) st.redis_backlog.push_back(std::move(o));
   for (auto& [o, promise] : batch) {
     auto i = by_id.find(o.id);
     bool written = i != by_id.end();
     if (written) {
       log_outcome(self, o, *i->second);
-      if (!settle_in_queue(self, o)) st.redis_backlog.push_back(o);
     } else {
       log()->warn("job {}: lease lost, result of this run discarded", o.id);
     }
@@ -169,9 +178,7 @@ void replay_backlog(self_ptr self) {
   auto& st = self->state;
   if (st.redis_backlog.empty()) return;
   auto backlog = std::move(st.redis_backlog);
-  st.redis_backlog.clear();
-  for (auto& o : backlog)
-    if (!settle_in_queue(self, o)) st.redis_backlog.push_back(o);
+  st.redis_backlog = settle_in_queue(self, backlog);
   if (!st.redis_backlog.empty()) arm_timer(self, std::chrono::milliseconds(1000));
 }
 
@@ -199,6 +206,7 @@ caf::result<std::vector<job_row>> start_jobs(self_ptr self, const std::vector<cl
   }
   std::set<std::string> seen;
   std::vector<job_row> runnable;
+  std::vector<job_outcome> dropped;
   for (auto& r : rows) {
     seen.insert(r.id);
     if (r.status == status::processing) {
@@ -209,16 +217,15 @@ caf::result<std::vector<job_row>> start_jobs(self_ptr self, const std::vector<cl
       runnable.push_back(r);
     } else {
       log()->info("job {} was cancelled before it started", r.id);
-      job_outcome o{r.id, r.type, r.lease_token, job_outcome::failed, {}, {}, true, 0};
-      settle_in_queue(self, o);
+      dropped.push_back({r.id, r.type, r.lease_token, job_outcome::failed, {}, {}, true, 0});
     }
   }
   for (const auto& c : claims) {
     if (seen.count(c.id) != 0) continue;
     // Finished, deleted or superseded meanwhile: take it off the queue.
-    job_outcome o{c.id, c.type, c.token, job_outcome::failed, {}, {}, false, 0};
-    settle_in_queue(self, o);
+    dropped.push_back({c.id, c.type, c.token, job_outcome::failed, {}, {}, false, 0});
   }
+  settle_in_queue(self, dropped);
   write_cache(self, rows);
   return runnable;
 }

@@ -335,6 +335,35 @@ std::vector<lease_state> job_queue::heartbeat(
   return out;
 }
 
+std::vector<bool> job_queue::settle(redis_client& redis,
+                                    const std::vector<settlement>& runs) const {
+  std::vector<std::vector<std::string>> acks, retries;
+  std::vector<size_t> ack_at, retry_at;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& r = runs[i];
+    if (r.retry) {
+      retries.push_back({base_, r.id, std::to_string(r.token), std::to_string(r.delay_ms)});
+      retry_at.push_back(i);
+    } else {
+      acks.push_back({base_, r.id, std::to_string(r.token)});
+      ack_at.push_back(i);
+    }
+  }
+  std::vector<bool> out(runs.size(), false);
+  auto apply = [&](const script& s, const auto& args, const std::vector<size_t>& at) {
+    if (args.empty()) return;
+    auto replies = redis.eval_many(s.source, s.sha, args, 1);
+    for (size_t k = 0; k < replies.size(); ++k) {
+      if (replies[k].type == redis_reply::kind::error)
+        throw app_error(errc::unavailable, "queue script failed: " + replies[k].str, true);
+      out[at[k]] = replies[k].integer == 1;
+    }
+  };
+  apply(s_ack(), acks, ack_at);
+  apply(s_retry(), retries, retry_at);
+  return out;
+}
+
 bool job_queue::ack(redis_client& redis, const std::string& id, int64_t token) const {
   return run(redis, s_ack(), base_, {id, std::to_string(token)}).integer == 1;
 }

@@ -62,6 +62,16 @@ class job_queue {
                                      const std::vector<std::pair<std::string, int64_t>>& leases,
                                      int lease_ms) const;
 
+  /// How a run ended, for `settle`.
+  struct settlement {
+    std::string id;
+    int64_t token = 0;
+    bool retry = false;      // false: the job is finished (ack)
+    int64_t delay_ms = 0;    // with retry
+  };
+  /// Acks or delays many jobs in one round trip; one "token still held" per entry.
+  std::vector<bool> settle(redis_client& redis, const std::vector<settlement>& runs) const;
+
   /// Removes a finished job; false when the token no longer holds.
   bool ack(redis_client& redis, const std::string& id, int64_t token) const;
   /// Releases the lease and schedules the job again after `delay_ms`.

@@ -177,6 +177,28 @@ redis_reply redis_client::eval(const std::string& script, const std::string& sha
   return r;
 }
 
+std::vector<redis_reply> redis_client::eval_many(
+    const std::string& script, const std::string& sha1,
+    const std::vector<std::vector<std::string>>& keys_and_args, size_t key_count) {
+  auto build = [&] {
+    std::vector<std::vector<std::string>> cmds;
+    cmds.reserve(keys_and_args.size());
+    for (const auto& ka : keys_and_args) {
+      std::vector<std::string> argv{"EVALSHA", sha1, std::to_string(key_count)};
+      argv.insert(argv.end(), ka.begin(), ka.end());
+      cmds.push_back(std::move(argv));
+    }
+    return cmds;
+  };
+  auto replies = pipeline(build());
+  bool missing = false;
+  for (const auto& r : replies)
+    if (r.type == redis_reply::kind::error && r.str.rfind("NOSCRIPT", 0) == 0) missing = true;
+  if (!missing) return replies;
+  command({"SCRIPT", "LOAD", script});
+  return pipeline(build());
+}
+
 bool redis_client::ping() {
   try {
     auto r = command({"PING"});

@@ -56,6 +56,12 @@ class redis_client {
   redis_reply eval(const std::string& script, const std::string& sha1,
                    const std::vector<std::string>& keys, const std::vector<std::string>& args);
 
+  /// Many EVALSHA calls of one script in one round trip (loading the script once if
+  /// Redis does not know it); one reply per argument set, in order.
+  std::vector<redis_reply> eval_many(const std::string& script, const std::string& sha1,
+                                     const std::vector<std::vector<std::string>>& keys_and_args,
+                                     size_t key_count);
+
   bool ping();
   bool connected() const { return ctx_ != nullptr; }
 

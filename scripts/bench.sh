@@ -12,6 +12,8 @@
 #               --duration S      seconds of each wrk run (10)
 #               --connections N   wrk connections (64)
 #               --warmup S        seconds of an unreported wrk run before each (2; 0 = none)
+#               --idle-wait S     wait up to S s for other work to leave the CPUs < 25%
+#                                 busy before measuring (120; the figure is reported)
 #               --no-write        print the results, leave bench/RESULTS.md alone
 #   (pdf, chaos, compare and soak are planned; each is one more cmd_* function.)
 #
@@ -319,7 +321,30 @@ machine_line() {
   local mem cpu
   mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
   cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1)
-  echo "$(nproc) cores (nproc), $mem RAM, ${cpu:-unknown CPU}; load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "$(nproc) cores (nproc), $mem RAM, ${cpu:-unknown CPU}"
+}
+
+# Percent of all CPUs busy over the next $1 seconds (from /proc/stat).
+cpu_busy_pct() {
+  local _ u1 n1 s1 i1 w1 q1 sq1 st1 u2 n2 s2 i2 w2 q2 sq2 st2
+  read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
+  sleep "$1"
+  read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ </proc/stat
+  local busy=$(((u2 + n2 + s2 + q2 + sq2 + st2) - (u1 + n1 + s1 + q1 + sq1 + st1)))
+  local idle=$(((i2 + w2) - (i1 + w1)))
+  echo $((100 * busy / (busy + idle > 0 ? busy + idle : 1)))
+}
+
+# Waits (at most $1 s) until other work leaves the CPUs mostly idle (< $2 % busy over
+# 2 s): other engineers' builds and tests share this machine. Sets IDLE_BUSY_PCT.
+wait_for_idle() {
+  local deadline=$((SECONDS + $1)) limit=$2
+  IDLE_BUSY_PCT=$(cpu_busy_pct 2)
+  while ((IDLE_BUSY_PCT >= limit && SECONDS < deadline)); do
+    log "CPUs ${IDLE_BUSY_PCT}% busy with other work; waiting (up to $1 s) for < ${limit}%"
+    IDLE_BUSY_PCT=$(cpu_busy_pct 2)
+  done
+  log "CPUs ${IDLE_BUSY_PCT}% busy before the measurements"
 }
 
 versions_line() {
@@ -332,7 +357,7 @@ versions_line() {
 # ---- engine -------------------------------------------------------------------------
 cmd_engine() {
   JOBS=20000 CLIENTS=32 SEED=1000 DURATION=10 CONNECTIONS=64 WARMUP=2
-  local write=1
+  local write=1 idle_wait=120
   while (($#)); do
     case $1 in
       --jobs) JOBS=$2; shift 2 ;;
@@ -341,18 +366,19 @@ cmd_engine() {
       --duration) DURATION=$2; shift 2 ;;
       --connections) CONNECTIONS=$2; shift 2 ;;
       --warmup) WARMUP=$2; shift 2 ;;
+      --idle-wait) idle_wait=$2; shift 2 ;;
       --no-write) write=0; shift ;;
       *) die "engine: unknown option $1 (see scripts/bench.sh --help)" ;;
     esac
   done
   local n
-  for n in "$JOBS" "$CLIENTS" "$SEED" "$DURATION" "$CONNECTIONS" "$WARMUP"; do
+  for n in "$JOBS" "$CLIENTS" "$SEED" "$DURATION" "$CONNECTIONS" "$WARMUP" "$idle_wait"; do
     [[ $n =~ ^[0-9]+$ ]] || die "engine: options take whole numbers (got '$n')"
   done
   ((SEED >= 20)) || die "engine: --seed must be at least 20 (the poll asks for 20 ids)"
-  local machine; machine=$(machine_line)   # before we load the machine ourselves
-
   build job_load jobserver
+  local machine versions
+  machine=$(machine_line); versions=$(versions_line)   # of what was just built
   local out_dir="$ROOT/.run/bench/engine"
   rm -rf "$out_dir"; mkdir -p "$out_dir"
   chmod go+x "$ROOT/.run" "$ROOT/.run/bench"
@@ -361,8 +387,10 @@ cmd_engine() {
   start_jobserver "$out_dir/jobserver.log" ENABLE_TEST_JOBS=1 LOG_LEVEL=warn \
     TEST_JOB_CONCURRENCY=64 PER_USER_CONCURRENCY=64
 
-  local failures=() e2e="" seed_ok=0 get="" poll="" stat="" get_bytes="" services_before
+  local failures=() e2e="" seed_ok=0 get="" health="" poll="" stat="" get_bytes="" services_before
   services_before=$(services_identity)
+  wait_for_idle "$idle_wait" 25
+  machine+="; CPUs ${IDLE_BUSY_PCT}% busy with other work just before the measurements"
   local load=("$ROOT/$BUILD_DIR/bench/job_load")
 
   echo "==> (a) end-to-end: $JOBS noop jobs, $CLIENTS client threads, 32 users"
@@ -391,6 +419,10 @@ cmd_engine() {
     poll=$(run_wrk "$out_dir/wrk-poll.txt" "$SERVER_URL" poll_jobs.lua "$out_dir/ids.txt" bench-reader 20) ||
       failures+=("wrk POST /jobs/poll failed")
     echo "$poll"
+    echo "==> wrk GET /health (the server's HTTP layer without a handler that does work)"
+    health=$(run_wrk "$out_dir/wrk-health.txt" "$SERVER_URL/health" static.lua) ||
+      failures+=("wrk GET /health failed")
+    echo "$health"
     server_alive || { server_death; failures+=("during the wrk runs against it: $SERVER_DEATH"); }
 
     echo "==> (c) nginx baseline: static file of $get_bytes bytes"
@@ -406,7 +438,7 @@ cmd_engine() {
   local warn_lines
   warn_lines=$(grep -ciE '\[(warning|warn|error|critical)\]' "$out_dir/jobserver.log" || true)
 
-  engine_report "$machine" "$e2e" "$get" "$poll" "$stat" "$get_bytes" "$warn_lines" \
+  engine_report "$machine" "$versions" "$e2e" "$get" "$health" "$poll" "$stat" "$get_bytes" "$warn_lines" \
     "$out_dir" "${failures[@]+"${failures[@]}"}" >"$out_dir/section.md"
   echo
   cat "$out_dir/section.md"
@@ -417,10 +449,11 @@ cmd_engine() {
   fi
 }
 
-# engine_report MACHINE E2E GET POLL STATIC GET_BYTES WARN_LINES OUT_DIR [FAILURE...]:
+# engine_report MACHINE VERSIONS E2E GET HEALTH POLL STATIC GET_BYTES WARN_LINES OUT_DIR [FAILURE...]:
 # the Markdown section (stdout).
 engine_report() {
-  local machine=$1 e2e=$2 get=$3 poll=$4 stat=$5 bytes=$6 warns=$7 out_dir=$8; shift 8
+  local machine=$1 versions=$2 e2e=$3 get=$4 health=$5 poll=$6 stat=$7 bytes=$8 warns=$9 out_dir=${10}
+  shift 10
   local nginx_rps get_rps create_rps e2e_rate
   nginx_rps=$(kv_get "$stat" rps); get_rps=$(kv_get "$get" rps)
   create_rps=$(kv_get "$e2e" create_rps); e2e_rate=$(kv_get "$e2e" e2e_jobs_per_s)
@@ -441,7 +474,7 @@ engine_report() {
   echo "server, Postgres, Redis and nginx all share the machine, over loopback)."
   echo
   echo "- Machine: $machine"
-  echo "- Versions: $(versions_line)"
+  echo "- Versions: $versions"
   echo "- Server: ENABLE_TEST_JOBS=1 LOG_LEVEL=warn TEST_JOB_CONCURRENCY=64 PER_USER_CONCURRENCY=64,"
   echo "  other settings default (HTTP_THREADS 128, DB_POOL_SIZE 8); own schema and Redis prefix."
   echo "- End-to-end: \`bench/job_load\`, $CLIENTS keep-alive client threads POST $JOBS noop jobs"
@@ -449,7 +482,8 @@ engine_report() {
   echo "  req/s, p50 and p99 are those of the POSTs."
   echo "- HTTP: \`wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency\` (after a ${WARMUP}s warm-up run);"
   echo "  GET rotates over $SEED completed jobs of one user, poll asks for 20 of them per request;"
-  echo "  nginx (1 worker, access_log off) serves a static copy of one GET answer (${bytes:-?} bytes)."
+  echo "  nginx (1 worker, access_log off) serves a static copy of one GET answer (${bytes:-?} bytes);"
+  echo "  GET /health (fixed answer, no actor, Redis or Postgres) shows the server's HTTP layer alone."
   echo
   echo "| benchmark | jobs/s | req/s | p50 | p99 | errors | req/s vs nginx |"
   echo "|---|---:|---:|---:|---:|---:|---:|"
@@ -457,7 +491,8 @@ engine_report() {
        "$(fmt_ms "$(ms_to_us "$(kv_get "$e2e" p50_ms)")") | $(fmt_ms "$(ms_to_us "$(kv_get "$e2e" p99_ms)")") |" \
        "$(kv_get "$e2e" errors) | $(ratio_pct "$create_rps" "$nginx_rps") |"
   local row name line
-  for row in "GET /jobs/:id|$get" "POST /jobs/poll (20 ids)|$poll" "nginx static file (baseline)|$stat"; do
+  for row in "GET /jobs/:id|$get" "POST /jobs/poll (20 ids)|$poll" \
+             "GET /health (jobserver HTTP layer only)|$health" "nginx static file (baseline)|$stat"; do
     name=${row%%|*}; line=${row#*|}
     echo "| $name | – | $(fmt_int "$(kv_get "$line" rps)") | $(fmt_ms "$(kv_get "$line" p50_us)") |" \
          "$(fmt_ms "$(kv_get "$line" p99_us)") | $(wrk_errors "$line") | $(ratio_pct "$(kv_get "$line" rps)" "$nginx_rps") |"
