@@ -46,11 +46,14 @@ std::string sleep_job(job_context& ctx) {
 }
 
 /// Fails transiently or permanently; with `succeed_on_attempt` it succeeds from then on.
+/// With `"crash": true` it throws something that is not an exception class at all, as a
+/// bug in a processor might: the job actor running it dies and its supervisor steps in.
 std::string fail_job(job_context& ctx) {
   auto d = parse_data(ctx);
   auto succeed_on = int_field(d, "succeed_on_attempt", 0, 0, 1000);
   if (succeed_on > 0 && ctx.job.attempts >= succeed_on)
     return R"({"succeeded_on_attempt":)" + std::to_string(ctx.job.attempts) + "}";
+  if (d.HasMember("crash") && d["crash"].IsBool() && d["crash"].GetBool()) throw 42;
   bool transient = d.HasMember("transient") && d["transient"].IsBool() && d["transient"].GetBool();
   std::string message = "fail job: requested failure";
   if (d.HasMember("message") && d["message"].IsString()) message = d["message"].GetString();

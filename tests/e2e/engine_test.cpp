@@ -223,3 +223,20 @@ TEST_CASE("no more than the per-user limit of one user's jobs run at once", "[en
   }, std::chrono::seconds(20));
   CHECK(max_running == 2);
 }
+
+TEST_CASE("a job whose actor crashes is retried by its supervisor and the node keeps serving",
+          "[engine][supervision]") {
+  service_fixture f;
+  server_process s{f};
+  s.start();
+  auto c = s.client();
+  auto id = create_job(*c, "fail", R"({"crash":true,"succeed_on_attempt":2})");
+  auto job = wait_for_status(*c, id, "completed");
+  CHECK(job.body["attempts"].GetInt() == 2);
+  auto permanent = create_job(*c, "fail", R"({"crash":true})");
+  auto failed = wait_for_status(*c, permanent, "failed");
+  CHECK(failed.body["attempts"].GetInt() == failed.body["max_attempts"].GetInt());
+  CHECK(s.running());
+  auto after = create_job(*c, "noop");
+  wait_for_status(*c, after, "completed");
+}
