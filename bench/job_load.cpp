@@ -140,77 +140,118 @@ struct create_result {
   std::vector<std::string> ids;
   std::vector<double> latencies_ms;
   int errors = 0;
+  int connect_errors = 0;
+  double connect_ms = 0;
   double seconds = 0;
   clock_type::time_point started;
 };
 
-create_result create_jobs(const options& o) {
-  const auto started = clock_type::now();
-  std::atomic<int> next{0}, errors{0};
-  std::atomic<bool> abort{false};
-  std::mutex mu;
-  std::vector<std::string> ids;
-  std::vector<double> lat;
-  ids.reserve(static_cast<size_t>(o.jobs));
-  lat.reserve(static_cast<size_t>(o.jobs));
+/// The create phase: `o.threads` clients, one keep-alive connection each, POST noop jobs
+/// until `o.jobs` are created. Each client opens its connection (GET /health) before the
+/// clock starts, so a burst of connects is not part of the figures (failures are counted).
+class create_phase {
+ public:
+  explicit create_phase(const options& o) : o_(o) {
+    ids_.reserve(static_cast<size_t>(o.jobs));
+    latencies_.reserve(static_cast<size_t>(o.jobs));
+  }
 
-  auto worker = [&] {
-    auto cli = make_client(o);
-    std::vector<std::string> my_ids;
-    std::vector<double> my_lat;
-    int sent = 0;  // requests this client has sent, for error messages
-    for (int slot; !abort && (slot = next.fetch_add(1)) < o.jobs;) {
-      httplib::Headers h{{"X-User-ID", user_for(o, slot)}};
-      for (int attempt = 0; attempt < 3 && !abort; ++attempt) {
+  create_result run() {
+    create_result r;
+    std::vector<std::thread> pool;
+    auto connect_start = clock_type::now();
+    for (int i = 0; i < o_.threads; ++i) pool.emplace_back([this] { client(); });
+    while (connected_ < o_.threads) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    r.connect_ms = ms_since(connect_start);
+    started_ = clock_type::now();
+    go_ = true;
+    for (auto& t : pool) t.join();
+    r.started = started_;
+    r.seconds = ms_since(started_) / 1000.0;
+    r.ids = std::move(ids_);
+    r.latencies_ms = std::move(latencies_);
+    r.errors = errors_;
+    r.connect_errors = connect_errors_;
+    return r;
+  }
+
+ private:
+  void client() {
+    auto cli = make_client(o_);
+    connect(*cli);
+    ++connected_;
+    while (!go_) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    std::vector<std::string> ids;
+    std::vector<double> latencies;
+    int sent = 0;  // requests of this client, for error messages
+    for (int slot; !abort_ && (slot = next_.fetch_add(1)) < o_.jobs;) {
+      httplib::Headers h{{"X-User-ID", user_for(o_, slot)}};
+      for (int attempt = 0; attempt < 3 && !abort_; ++attempt) {
         auto t0 = clock_type::now();
         auto res = cli->Post("/jobs", h, noop_body, "application/json");
         double ms = ms_since(t0);
         ++sent;
-        std::string why;
-        if (!res) {
-          why = "transport error: " + httplib::to_string(res.error());
-        } else if (res->status != 202) {
-          why = "HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 200);
-        } else {
-          rapidjson::Document d;
-          d.Parse(res->body.c_str());
-          if (d.IsObject() && d.HasMember("job_id") && d["job_id"].IsString()) {
-            my_ids.emplace_back(d["job_id"].GetString());
-            my_lat.push_back(ms);
-            break;
-          }
-          why = "202 without job_id: " + res->body.substr(0, 200);
+        auto why = job_id_or_error(res);
+        if (why.rfind("id:", 0) == 0) {
+          ids.push_back(why.substr(3));
+          latencies.push_back(ms);
+          break;
         }
-        int n = ++errors;
-        if (n <= 5) {
-          char when[160];
-          std::snprintf(when, sizeof when, "request %d of this client, %.0f ms into the run, after %.1f ms",
-                        sent, ms_since(started), ms);
-          std::cerr << "job_load: POST /jobs failed (" + why + "; " + when + ")\n" << std::flush;
-        }
-        if (n == o.max_errors + 1) {
-          std::cerr << "job_load: more than " + std::to_string(o.max_errors) + " errors, stopping\n";
-          abort = true;
-        }
+        failed(why, sent, ms);
         std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
       }
     }
-    std::lock_guard<std::mutex> lock(mu);
-    ids.insert(ids.end(), my_ids.begin(), my_ids.end());
-    lat.insert(lat.end(), my_lat.begin(), my_lat.end());
-  };
+    std::lock_guard<std::mutex> lock(mu_);
+    ids_.insert(ids_.end(), ids.begin(), ids.end());
+    latencies_.insert(latencies_.end(), latencies.begin(), latencies.end());
+  }
 
-  create_result r;
-  r.started = started;
-  std::vector<std::thread> pool;
-  for (int i = 0; i < o.threads; ++i) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
-  r.seconds = ms_since(r.started) / 1000.0;
-  r.ids = std::move(ids);
-  r.latencies_ms = std::move(lat);
-  r.errors = errors;
-  return r;
-}
+  void connect(httplib::Client& cli) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      auto res = cli.Get("/health");
+      if (res && res->status == 200) return;
+      if (++connect_errors_ <= 5)
+        say("connecting (GET /health) failed: " +
+            (res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error())));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  /// "id:<job id>" for a 202 with a job id, else what went wrong.
+  static std::string job_id_or_error(const httplib::Result& res) {
+    if (!res) return "transport error: " + httplib::to_string(res.error());
+    if (res->status != 202) return "HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 200);
+    rapidjson::Document d;
+    d.Parse(res->body.c_str());
+    if (d.IsObject() && d.HasMember("job_id") && d["job_id"].IsString())
+      return std::string{"id:"} + d["job_id"].GetString();
+    return "202 without job_id: " + res->body.substr(0, 200);
+  }
+
+  void failed(const std::string& why, int sent, double ms) {
+    int n = ++errors_;
+    if (n <= 5) {
+      char when[160];
+      std::snprintf(when, sizeof when, "request %d of this client, %.0f ms into the run, after %.1f ms",
+                    sent, ms_since(started_), ms);
+      say("POST /jobs failed (" + why + "; " + when + ")");
+    }
+    if (n == o_.max_errors + 1) {
+      say("more than " + std::to_string(o_.max_errors) + " errors, stopping");
+      abort_ = true;
+    }
+  }
+
+  static void say(const std::string& line) { std::cerr << "job_load: " + line + "\n" << std::flush; }
+
+  const options& o_;
+  clock_type::time_point started_;
+  std::atomic<int> next_{0}, errors_{0}, connected_{0}, connect_errors_{0};
+  std::atomic<bool> abort_{false}, go_{false};
+  std::mutex mu_;
+  std::vector<std::string> ids_;
+  std::vector<double> latencies_;
+};
 
 struct counts {
   long completed = 0;
@@ -301,8 +342,10 @@ int run(const options& o) {
   { pqxx::nontransaction tx{db}; tx.exec(system_sql); }
   auto base = read_counts(db);
 
-  auto created = create_jobs(o);
+  auto created = create_phase{o}.run();
   long n = static_cast<long>(created.ids.size());
+  std::printf("connections            %d opened in %.0f ms (%d failed connect attempts)\n",
+              o.threads, created.connect_ms, created.connect_errors);
   std::printf("jobs created           %ld of %d (%d failed requests, %d threads)\n", n, o.jobs,
               created.errors, o.threads);
   if (n == 0) return 1;
@@ -320,8 +363,9 @@ int run(const options& o) {
   std::printf("completed              %ld of %ld, %.2f s after the first POST\n", done, n, e2e_s);
   std::printf("end-to-end             %.0f jobs/s\n", e2e_rate);
   std::printf("RESULT created=%ld errors=%d create_s=%.3f create_rps=%.0f p50_ms=%.2f p99_ms=%.2f "
-              "completed=%ld e2e_s=%.3f e2e_jobs_per_s=%.0f ok=%d\n",
-              n, created.errors, created.seconds, create_rps, p50, p99, done, e2e_s, e2e_rate, ok);
+              "completed=%ld e2e_s=%.3f e2e_jobs_per_s=%.0f ok=%d connect_ms=%.0f connect_errors=%d\n",
+              n, created.errors, created.seconds, create_rps, p50, p99, done, e2e_s, e2e_rate, ok,
+              created.connect_ms, created.connect_errors);
   std::fflush(stdout);
   if (!ok || n < o.jobs) return 1;
   if (o.mode == "seed" && !check_and_write_seed(o, created.ids)) return 1;

@@ -145,14 +145,15 @@ start_services() {
   BASE_DATABASE_URL=$DATABASE_URL
 }
 
-psql_app() { psql "$BASE_DATABASE_URL" -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql_app() { PGCONNECT_TIMEOUT=10 timeout 120 psql "$BASE_DATABASE_URL" -X -q -w -v ON_ERROR_STOP=1 "$@"; }
+redis_app() { timeout 60 redis-cli -u "$REDIS_URL" "$@"; }
 
 # Identifies the running Postgres and Redis instances: if it changes during a run,
 # someone restarted a service under the benchmark (tests share these services).
 services_identity() {
   local pg redis
   pg=$(psql_app -tA -c 'SELECT pg_postmaster_start_time()' 2>/dev/null) || pg=down
-  redis=$(redis-cli -u "$REDIS_URL" INFO server 2>/dev/null | tr -d '\r' | sed -n 's/^run_id://p')
+  redis=$(redis_app INFO server 2>/dev/null | tr -d '\r' | sed -n 's/^run_id://p')
   echo "postgres started ${pg:-?}, redis run_id ${redis:-down}"
 }
 
@@ -164,8 +165,8 @@ drop_schema() {
 delete_redis_keys() {
   local prefix=$1 pattern n=0 c
   for pattern in "$prefix:*" "{$prefix:*"; do
-    c=$(redis-cli -u "$REDIS_URL" --scan --pattern "$pattern" |
-        xargs -r -n 500 redis-cli -u "$REDIS_URL" UNLINK | awk '{ s += $1 } END { print s + 0 }')
+    c=$(redis_app --scan --pattern "$pattern" |
+        xargs -r -n 500 timeout 60 redis-cli -u "$REDIS_URL" UNLINK | awk '{ s += $1 } END { print s + 0 }')
     n=$((n + c))
   done
   log "deleted $n Redis key(s) of prefix $prefix"
@@ -355,9 +356,11 @@ versions_line() {
 }
 
 # ---- engine -------------------------------------------------------------------------
-cmd_engine() {
-  JOBS=20000 CLIENTS=32 SEED=1000 DURATION=10 CONNECTIONS=64 WARMUP=2
-  local write=1 idle_wait=120
+# Results of the phases, as `RESULT ...` (job_load) / `WRK ...` (wrk) lines.
+E2E="" GET="" HEALTH="" POLL="" STATIC="" GET_BYTES="" FAILURES=()
+
+engine_options() {
+  JOBS=20000 CLIENTS=32 SEED=1000 DURATION=10 CONNECTIONS=64 WARMUP=2 IDLE_WAIT=120 WRITE=1
   while (($#)); do
     case $1 in
       --jobs) JOBS=$2; shift 2 ;;
@@ -366,94 +369,100 @@ cmd_engine() {
       --duration) DURATION=$2; shift 2 ;;
       --connections) CONNECTIONS=$2; shift 2 ;;
       --warmup) WARMUP=$2; shift 2 ;;
-      --idle-wait) idle_wait=$2; shift 2 ;;
-      --no-write) write=0; shift ;;
+      --idle-wait) IDLE_WAIT=$2; shift 2 ;;
+      --no-write) WRITE=0; shift ;;
       *) die "engine: unknown option $1 (see scripts/bench.sh --help)" ;;
     esac
   done
   local n
-  for n in "$JOBS" "$CLIENTS" "$SEED" "$DURATION" "$CONNECTIONS" "$WARMUP" "$idle_wait"; do
+  for n in "$JOBS" "$CLIENTS" "$SEED" "$DURATION" "$CONNECTIONS" "$WARMUP" "$IDLE_WAIT"; do
     [[ $n =~ ^[0-9]+$ ]] || die "engine: options take whole numbers (got '$n')"
   done
   ((SEED >= 20)) || die "engine: --seed must be at least 20 (the poll asks for 20 ids)"
+}
+
+# (a) end-to-end noop throughput, then seeding the jobs that (b) reads. Returns 1 when
+# there is nothing to read.
+engine_jobs() {
+  local out_dir=$1 load=("$ROOT/$BUILD_DIR/bench/job_load")
+  echo "==> (a) end-to-end: $JOBS noop jobs, $CLIENTS client threads, 32 users"
+  if timeout 900 "${load[@]}" throughput --url "$SERVER_URL" --db "$DATABASE_URL" \
+       --threads "$CLIENTS" --jobs "$JOBS" --users 32 | tee "$out_dir/throughput.txt"; then :
+  else FAILURES+=("end-to-end run failed (exit ${PIPESTATUS[0]}); see $out_dir/throughput.txt"); fi
+  E2E=$(grep '^RESULT ' "$out_dir/throughput.txt" | tail -n 1 || true)
+  server_alive || { server_death; FAILURES+=("during the end-to-end run: $SERVER_DEATH"); return 1; }
+
+  echo "==> (b) seeding $SEED completed jobs for bench-reader"
+  if ! timeout 600 "${load[@]}" seed --url "$SERVER_URL" --db "$DATABASE_URL" --threads 8 \
+       --jobs "$SEED" --user bench-reader --ids-out "$out_dir/ids.txt" \
+       --sample-out "$out_dir/job.json" | tee "$out_dir/seed.txt"; then
+    FAILURES+=("seeding failed; see $out_dir/seed.txt")
+    server_alive || { server_death; FAILURES+=("while seeding: $SERVER_DEATH"); }
+    return 1
+  fi
+  GET_BYTES=$(kv_get "$(grep '^RESULT get_bytes' "$out_dir/seed.txt")" get_bytes)
+}
+
+# (b) wrk against the server, (c) the nginx baseline.
+engine_http() {
+  local out_dir=$1 ids=$1/ids.txt
+  echo "==> (b) wrk GET /jobs/:id (${DURATION}s, $CONNECTIONS connections)"
+  GET=$(run_wrk "$out_dir/wrk-get.txt" "$SERVER_URL" get_job.lua "$ids" bench-reader) ||
+    FAILURES+=("wrk GET /jobs/:id failed")
+  echo "$GET"
+  echo "==> (b) wrk POST /jobs/poll, 20 ids"
+  POLL=$(run_wrk "$out_dir/wrk-poll.txt" "$SERVER_URL" poll_jobs.lua "$ids" bench-reader 20) ||
+    FAILURES+=("wrk POST /jobs/poll failed")
+  echo "$POLL"
+  echo "==> wrk GET /health (the server's HTTP layer without a handler that does work)"
+  HEALTH=$(run_wrk "$out_dir/wrk-health.txt" "$SERVER_URL/health" static.lua) ||
+    FAILURES+=("wrk GET /health failed")
+  echo "$HEALTH"
+  server_alive || { server_death; FAILURES+=("during the wrk runs against it: $SERVER_DEATH"); }
+
+  echo "==> (c) nginx baseline: static file of $GET_BYTES bytes"
+  start_nginx "$out_dir/nginx" "$out_dir/job.json"
+  STATIC=$(run_wrk "$out_dir/wrk-nginx.txt" "$NGINX_URL" static.lua) || FAILURES+=("wrk nginx failed")
+  echo "$STATIC"
+}
+
+cmd_engine() {
+  engine_options "$@"
   build job_load jobserver
-  local machine versions
+  local machine versions out_dir="$ROOT/.run/bench/engine" services_before warn_lines
   machine=$(machine_line); versions=$(versions_line)   # of what was just built
-  local out_dir="$ROOT/.run/bench/engine"
   rm -rf "$out_dir"; mkdir -p "$out_dir"
   chmod go+x "$ROOT/.run" "$ROOT/.run/bench"
   start_services
   isolate engine
   start_jobserver "$out_dir/jobserver.log" ENABLE_TEST_JOBS=1 LOG_LEVEL=warn \
     TEST_JOB_CONCURRENCY=64 PER_USER_CONCURRENCY=64
-
-  local failures=() e2e="" seed_ok=0 get="" health="" poll="" stat="" get_bytes="" services_before
   services_before=$(services_identity)
-  wait_for_idle "$idle_wait" 25
+  wait_for_idle "$IDLE_WAIT" 25
   machine+="; CPUs ${IDLE_BUSY_PCT}% busy with other work just before the measurements"
-  local load=("$ROOT/$BUILD_DIR/bench/job_load")
 
-  echo "==> (a) end-to-end: $JOBS noop jobs, $CLIENTS client threads, 32 users"
-  if timeout 900 "${load[@]}" throughput --url "$SERVER_URL" --db "$DATABASE_URL" \
-       --threads "$CLIENTS" --jobs "$JOBS" --users 32 | tee "$out_dir/throughput.txt"; then :
-  else failures+=("end-to-end run failed (exit ${PIPESTATUS[0]}); see $out_dir/throughput.txt"); fi
-  e2e=$(grep '^RESULT ' "$out_dir/throughput.txt" | tail -n 1 || true)
-  server_alive || { server_death; failures+=("during the end-to-end run: $SERVER_DEATH"); }
-
-  echo "==> (b) seeding $SEED completed jobs for bench-reader"
-  if server_alive && timeout 600 "${load[@]}" seed --url "$SERVER_URL" --db "$DATABASE_URL" \
-       --threads 8 --jobs "$SEED" --user bench-reader --ids-out "$out_dir/ids.txt" \
-       --sample-out "$out_dir/job.json" | tee "$out_dir/seed.txt"; then
-    seed_ok=1
-    get_bytes=$(kv_get "$(grep '^RESULT get_bytes' "$out_dir/seed.txt")" get_bytes)
-  else
-    failures+=("seeding failed; see $out_dir/seed.txt")
-  fi
-
-  if ((seed_ok)); then
-    echo "==> (b) wrk GET /jobs/:id (${DURATION}s, $CONNECTIONS connections)"
-    get=$(run_wrk "$out_dir/wrk-get.txt" "$SERVER_URL" get_job.lua "$out_dir/ids.txt" bench-reader) ||
-      failures+=("wrk GET /jobs/:id failed")
-    echo "$get"
-    echo "==> (b) wrk POST /jobs/poll, 20 ids"
-    poll=$(run_wrk "$out_dir/wrk-poll.txt" "$SERVER_URL" poll_jobs.lua "$out_dir/ids.txt" bench-reader 20) ||
-      failures+=("wrk POST /jobs/poll failed")
-    echo "$poll"
-    echo "==> wrk GET /health (the server's HTTP layer without a handler that does work)"
-    health=$(run_wrk "$out_dir/wrk-health.txt" "$SERVER_URL/health" static.lua) ||
-      failures+=("wrk GET /health failed")
-    echo "$health"
-    server_alive || { server_death; failures+=("during the wrk runs against it: $SERVER_DEATH"); }
-
-    echo "==> (c) nginx baseline: static file of $get_bytes bytes"
-    start_nginx "$out_dir/nginx" "$out_dir/job.json"
-    stat=$(run_wrk "$out_dir/wrk-nginx.txt" "$NGINX_URL" static.lua) || failures+=("wrk nginx failed")
-    echo "$stat"
-  fi
+  if engine_jobs "$out_dir"; then engine_http "$out_dir"; fi
 
   if [[ $(services_identity) != "$services_before" ]]; then
-    failures+=("Postgres or Redis was restarted during the run by another process (before: $services_before; after: $(services_identity)); the figures are not valid")
+    FAILURES+=("Postgres or Redis was restarted during the run by another process (before: $services_before; after: $(services_identity)); the figures are not valid")
   fi
   # Anything the server logged at warn or above is worth a look.
-  local warn_lines
   warn_lines=$(grep -ciE '\[(warning|warn|error|critical)\]' "$out_dir/jobserver.log" || true)
-
-  engine_report "$machine" "$versions" "$e2e" "$get" "$health" "$poll" "$stat" "$get_bytes" "$warn_lines" \
-    "$out_dir" "${failures[@]+"${failures[@]}"}" >"$out_dir/section.md"
+  engine_report "$machine" "$versions" "$warn_lines" "$out_dir" >"$out_dir/section.md"
   echo
   cat "$out_dir/section.md"
-  if ((write)); then write_section "Engine (scripts/bench.sh engine)" "$out_dir/section.md"; fi
-  if ((${#failures[@]})); then
-    log "finished with ${#failures[@]} failure(s)"
+  if ((WRITE)); then write_section "Engine (scripts/bench.sh engine)" "$out_dir/section.md"; fi
+  if ((${#FAILURES[@]})); then
+    log "finished with ${#FAILURES[@]} failure(s)"
     return 1
   fi
 }
 
-# engine_report MACHINE VERSIONS E2E GET HEALTH POLL STATIC GET_BYTES WARN_LINES OUT_DIR [FAILURE...]:
-# the Markdown section (stdout).
+# engine_report MACHINE VERSIONS WARN_LINES OUT_DIR: the Markdown section (stdout),
+# from the phase results (E2E, GET, ...) and FAILURES.
 engine_report() {
-  local machine=$1 versions=$2 e2e=$3 get=$4 health=$5 poll=$6 stat=$7 bytes=$8 warns=$9 out_dir=${10}
-  shift 10
+  local machine=$1 versions=$2 warns=$3 out_dir=$4
+  local e2e=$E2E get=$GET health=$HEALTH poll=$POLL stat=$STATIC bytes=$GET_BYTES
   local nginx_rps get_rps create_rps e2e_rate
   nginx_rps=$(kv_get "$stat" rps); get_rps=$(kv_get "$get" rps)
   create_rps=$(kv_get "$e2e" create_rps); e2e_rate=$(kv_get "$e2e" e2e_jobs_per_s)
@@ -478,9 +487,11 @@ engine_report() {
   echo "- Server: ENABLE_TEST_JOBS=1 LOG_LEVEL=warn TEST_JOB_CONCURRENCY=64 PER_USER_CONCURRENCY=64,"
   echo "  other settings default (HTTP_THREADS 128, DB_POOL_SIZE 8); own schema and Redis prefix."
   echo "- End-to-end: \`bench/job_load\`, $CLIENTS keep-alive client threads POST $JOBS noop jobs"
-  echo "  over 32 users; timed from the first POST until Postgres counts them all \`completed\`."
+  echo "  over 32 users; each client opens its connection first, then the clock runs from the"
+  echo "  first POST until Postgres counts all jobs \`completed\`."
   echo "  req/s, p50 and p99 are those of the POSTs."
-  echo "- HTTP: \`wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency\` (after a ${WARMUP}s warm-up run);"
+  local warm="no warm-up run"; ((WARMUP > 0)) && warm="after a ${WARMUP}s warm-up run"
+  echo "- HTTP: \`wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency\` ($warm);"
   echo "  GET rotates over $SEED completed jobs of one user, poll asks for 20 of them per request;"
   echo "  nginx (1 worker, access_log off) serves a static copy of one GET answer (${bytes:-?} bytes);"
   echo "  GET /health (fixed answer, no actor, Redis or Postgres) shows the server's HTTP layer alone."
@@ -508,15 +519,21 @@ engine_report() {
        "$(verdict lt "$(kv_get "$get" p99_us)" 10000) |"
   echo "| end-to-end noop ≥ 4,000 jobs/s | $(fmt_int "$e2e_rate") | $(verdict ge "$e2e_rate" 4000) |"
   echo
+  local connect_errors; connect_errors=$(kv_get "$e2e" connect_errors)
+  if [[ -n $connect_errors && $connect_errors != 0 ]]; then
+    echo "$connect_errors connection attempt(s) of the end-to-end clients failed and were retried"
+    echo "before the clock started (see \`${out_dir#"$ROOT"/}/throughput.txt\`)."
+    echo
+  fi
   if [[ $warns != 0 && -n $warns ]]; then
     echo "The server logged $warns line(s) at warn level or above during the run (kept in"
     echo "\`${out_dir#"$ROOT"/}/jobserver.log\` until the next run)."
     echo
   fi
-  if (($#)); then
+  if ((${#FAILURES[@]})); then
     echo "**This run did not complete cleanly:**"
     local f
-    for f in "$@"; do echo "- ${f//$ROOT\//}"; done
+    for f in "${FAILURES[@]}"; do echo "- ${f//$ROOT\//}"; done
     echo
   fi
 }

@@ -122,7 +122,8 @@ step_server() {
   fi
   echo "==== $(date -Is) starting $BIN on port $HTTP_PORT" >>"$SERVER_LOG"
   # DATABASE_URL / REDIS_URL are exported by step_services.
-  HTTP_PORT=$HTTP_PORT nohup "$BIN" </dev/null >>"$SERVER_LOG" 2>&1 &
+  # The built-in test job types let the demo show a job's life without any input files.
+  HTTP_PORT=$HTTP_PORT ENABLE_TEST_JOBS=${ENABLE_TEST_JOBS:-1} nohup "$BIN" </dev/null >>"$SERVER_LOG" 2>&1 &
   local pid=$!
   echo "$pid" >"$SERVER_PID"
   echo "demo.sh: jobserver started (pid $pid), waiting for $BASE_URL/ready"
@@ -173,6 +174,34 @@ cmd_stop() {
   scripts/services.sh stop
 }
 
+# json_field FIELD: reads one top-level field of the JSON document on stdin.
+json_field() {
+  python3 -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"
+}
+
+# A background job from the client's side: created at once, then followed by polling
+# (as the front end does every 2 s; here every 0.3 s) until it completes.
+step_jobs() {
+  local answer id status progress
+  echo "\$ curl -sS -X POST $BASE_URL/jobs -H 'Content-Type: application/json' -d '{\"type\":\"sleep\",\"data\":{\"ms\":3000,\"steps\":10}}'"
+  answer=$(curl -sS --max-time 5 -X POST "$BASE_URL/jobs" -H 'Content-Type: application/json' \
+    -d '{"type":"sleep","data":{"ms":3000,"steps":10}}')
+  echo "$answer"
+  id=$(json_field job_id <<<"$answer")
+  [[ -n $id ]] || die "no job_id in the answer"
+  local deadline=$((SECONDS + 30))
+  while ((SECONDS < deadline)); do
+    answer=$(curl -sS --max-time 5 "$BASE_URL/jobs/$id")
+    status=$(json_field status <<<"$answer")
+    progress=$(json_field progress <<<"$answer")
+    printf '  job %s: %-10s %3s%%\n' "${id:0:8}" "$status" "$progress"
+    [[ $status == completed || $status == failed ]] && break
+    sleep 0.3
+  done
+  echo "\$ curl -sS $BASE_URL/jobs/$id"
+  echo "$answer"
+}
+
 main() {
   case ${1:-} in
     "")
@@ -181,6 +210,7 @@ main() {
       run_step services
       run_step migrate
       run_step server
+      run_step jobs
       run_step show
       ;;
     stop) cmd_stop ;;
