@@ -1,8 +1,7 @@
 #include "actors/node.hpp"
 
-#include "actors/messages.hpp"
+#include "actors/node_impl.hpp"
 #include "actors/node_supervisor.hpp"
-#include "actors/runtime.hpp"
 #include "config/log.hpp"
 
 namespace jobserver::actors {
@@ -10,58 +9,49 @@ namespace jobserver::actors {
 using namespace persistence;
 
 namespace {
+std::atomic<uint64_t> next_serial{1};
+}
 
-constexpr auto request_timeout = std::chrono::seconds(10);
+node::impl::impl(const config::settings& s)
+  : rt(make_runtime(s)), cfg(s), sys(cfg), reads(rt->redis_options, 16), serial(next_serial++) {}
 
-struct node_config : caf::actor_system_config {
-  explicit node_config(const config::settings&) {
-    register_message_types(*this);
-    // Blocking work runs in detached actors; the scheduler only runs quick handlers.
-    set("scheduler.max-threads", size_t{2});
-    set("logger.verbosity", caf::atom("quiet"));
+redis_client& node::impl::thread_redis() {
+  struct local {
+    uint64_t serial = 0;
+    std::unique_ptr<redis_client> client;
+  };
+  thread_local local mine;
+  if (mine.serial != serial || !mine.client) {
+    mine.client = rt->make_redis();
+    mine.serial = serial;
   }
-};
-
-std::shared_ptr<runtime> make_runtime(const config::settings& s) {
-  auto rt = std::make_shared<runtime>();
-  rt->settings = s;
-  rt->node_id = config::effective_node_id(s);
-  rt->redis_options = parse_redis_url(s.redis_url);
-  rt->db = std::make_unique<database>(database::options{s.database_url,
-                                                        static_cast<size_t>(s.db_pool_size)});
-  rt->store = std::make_unique<job_store>(*rt->db);
-  rt->cache = std::make_unique<status_cache>(s.redis_prefix, s.job_retention_hours);
-  if (s.enable_test_jobs) add_test_job_types(rt->registry, s);
-  for (const auto& [name, type] : rt->registry.all()) rt->queues.emplace(name, job_queue{s.redis_prefix, name});
-  return rt;
+  return *mine.client;
 }
 
-/// Sends a request from a non-actor thread and waits for the reply, at most `timeout`.
-template <class T, class... Ts>
-T ask(caf::actor_system& sys, const caf::actor& to, Ts&&... xs) {
-  if (!to) throw app_error(errc::unavailable, "server is starting or stopping", true);
-  caf::scoped_actor self{sys};
-  std::optional<T> out;
-  std::optional<app_error> failure;
-  self->request(to, request_timeout, std::forward<Ts>(xs)...)
-      .receive([&](T& value) { out = std::move(value); },
-               [&](caf::error& err) { failure = to_app_error(err); });
-  if (failure) throw *failure;
-  return std::move(*out);
+bool completed_cache::is_completed(const std::string& json) {
+  auto at = json.find("\"status\":\"");
+  return at != std::string::npos && at < 200 && json.compare(at + 10, 10, "completed\"") == 0;
 }
 
-}  // namespace
+std::optional<std::string> completed_cache::find(const std::string& owner, const std::string& id) {
+  auto& sh = shard_of(id);
+  std::lock_guard<std::mutex> guard{sh.mutex};
+  auto i = sh.entries.find(id);
+  if (i == sh.entries.end()) return std::nullopt;
+  if (i->second.expires < std::chrono::steady_clock::now()) {
+    sh.entries.erase(i);
+    return std::nullopt;
+  }
+  if (i->second.owner != owner) return std::string{};
+  return i->second.json;
+}
 
-struct node::impl {
-  std::shared_ptr<runtime> rt;
-  node_config cfg;
-  caf::actor_system sys;
-  redis_pool reads;
-  caf::actor supervisor;
-
-  explicit impl(const config::settings& s)
-    : rt(make_runtime(s)), cfg(s), sys(cfg), reads(rt->redis_options, 16) {}
-};
+void completed_cache::put(const std::string& owner, const std::string& id, const std::string& json) {
+  auto& sh = shard_of(id);
+  std::lock_guard<std::mutex> guard{sh.mutex};
+  if (sh.entries.size() >= max_per_shard) sh.entries.clear();  // crude, bounded
+  sh.entries[id] = {owner, json, std::chrono::steady_clock::now() + ttl};
+}
 
 node::node(const config::settings& settings) : impl_(std::make_unique<impl>(settings)) {}
 
@@ -110,11 +100,23 @@ std::string node::create_job(new_job job) {
 std::vector<std::string> node::jobs_json(const std::string& owner,
                                          const std::vector<std::string>& ids) {
   std::vector<std::optional<std::string>> cached(ids.size());
-  try {
-    cached = impl_->reads.with(
-        [&](redis_client& r) { return impl_->rt->cache->read(r, owner, ids); });
-  } catch (const app_error&) {
-    // Redis down: every answer comes from Postgres.
+  std::vector<std::string> ask_redis;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    cached[i] = impl_->completed.find(owner, ids[i]);
+    if (!cached[i]) ask_redis.push_back(ids[i]);
+  }
+  if (!ask_redis.empty()) {
+    try {
+      auto found = impl_->rt->cache->read(impl_->thread_redis(), owner, ask_redis);
+      for (size_t i = 0, k = 0; i < ids.size(); ++i) {
+        if (cached[i]) continue;
+        cached[i] = std::move(found[k++]);
+        if (cached[i] && !cached[i]->empty() && completed_cache::is_completed(*cached[i]))
+          impl_->completed.put(owner, ids[i], *cached[i]);
+      }
+    } catch (const app_error&) {
+      // Redis down: the answers come from Postgres.
+    }
   }
   std::vector<std::string> missing;
   for (size_t i = 0; i < ids.size(); ++i)

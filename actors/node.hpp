@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "config/settings.hpp"
+#include "persistence/content_store.hpp"
+#include "persistence/file_storage.hpp"
 #include "persistence/job_store.hpp"
 
 namespace jobserver::actors {
@@ -49,11 +51,33 @@ class node {
   };
   readiness check_ready();
 
+  // Courses, documents, sections (node_content.cpp). Answers are API JSON; unknown or
+  // another user's ids give nullopt / false.
+  std::string create_course(const std::string& owner, const persistence::course_input& in);
+  std::string list_courses(const std::string& owner);
+  std::optional<std::string> find_course(const std::string& owner, const std::string& id);
+  /// Deletes a course with its documents (their files too) and cancels its uploads.
+  bool delete_course(const std::string& owner, const std::string& id);
+  std::string list_documents(const std::string& owner, const std::string& course_id);
+  std::optional<std::string> find_document(const std::string& owner, const std::string& id);
+  /// Deletes a document, or an upload still being processed: its jobs are cancelled and
+  /// its file, sections and lessons removed.
+  bool delete_document(const std::string& owner, const std::string& id);
+  std::optional<std::string> list_sections(const std::string& owner, const std::string& document_id);
+
+  /// Where uploads are written.
+  persistence::file_storage& files();
+  /// Queues the `upload_pdf` job of a file already stored (`data_json` names it); answers
+  /// the job's API JSON. On failure the caller removes the file.
+  std::string create_upload(const std::string& owner, const std::string& data_json);
+
   /// Runs one pass of the janitor (reaper, reconciler, retention) and waits for it.
   void run_maintenance();
 
- private:
+  /// The inside (actors/node_impl.hpp); opaque to the HTTP layer.
   struct impl;
+
+ private:
   std::unique_ptr<impl> impl_;
 };
 

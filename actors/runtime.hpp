@@ -10,7 +10,9 @@
 
 #include "actors/job_types.hpp"
 #include "config/settings.hpp"
+#include "persistence/content_store.hpp"
 #include "persistence/database.hpp"
+#include "persistence/file_storage.hpp"
 #include "persistence/job_queue.hpp"
 #include "persistence/job_store.hpp"
 #include "persistence/redis.hpp"
@@ -45,9 +47,12 @@ struct runtime {
   config::settings settings;
   std::string node_id;
   persistence::redis_options redis_options;
-  std::unique_ptr<persistence::database> db;
+  std::unique_ptr<persistence::database> db;         // requests (RLS per user)
+  std::unique_ptr<persistence::database> engine_db;  // the engine's own writes
   std::unique_ptr<persistence::job_store> store;
   std::unique_ptr<persistence::status_cache> cache;
+  std::unique_ptr<persistence::content_store> content;
+  std::unique_ptr<persistence::file_storage> files;
   std::map<std::string, persistence::job_queue> queues;  // by job type
   job_registry registry;
   directory actors;
@@ -60,6 +65,9 @@ struct runtime {
 };
 
 using runtime_ptr = std::shared_ptr<runtime>;
+
+/// Registers `upload_pdf` (actors/upload_job.cpp); `rt` must outlive the registry's use.
+void add_upload_job_type(job_registry& registry, runtime& rt);
 
 // The node's actors; each lives in its own .cpp with its state.
 caf::actor spawn_tracker(caf::actor_system& sys, runtime_ptr rt);        // detached

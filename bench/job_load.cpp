@@ -19,21 +19,18 @@
 #include <iostream>
 #include <map>
 #include <mutex>
-#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/job_db.hpp"
+
 namespace {
+
+using namespace jobserver::bench;
 
 using clock_type = std::chrono::steady_clock;
 
-constexpr const char* system_sql = "SELECT set_config('app.system', 'on', false)";
-constexpr const char* count_sql =
-    "SELECT count(*) FILTER (WHERE status = 'completed'),"
-    "       count(*) FILTER (WHERE status = 'failed') FROM jobs";
-constexpr const char* by_status_sql =
-    "SELECT status, count(*) FROM jobs GROUP BY status ORDER BY status";
 constexpr const char* noop_body = "{\"type\":\"noop\"}";
 
 struct options {
@@ -253,57 +250,6 @@ class create_phase {
   std::vector<double> latencies_;
 };
 
-struct counts {
-  long completed = 0;
-  long failed = 0;
-};
-
-counts read_counts(pqxx::connection& db) {
-  pqxx::nontransaction tx{db};
-  auto row = tx.exec1(count_sql);
-  return {row[0].as<long>(), row[1].as<long>()};
-}
-
-void print_by_status(pqxx::connection& db) {
-  pqxx::nontransaction tx{db};
-  std::cerr << "job_load: jobs by status in this schema:";
-  for (const auto& row : tx.exec(by_status_sql))
-    std::cerr << " " << row[0].c_str() << "=" << row[1].c_str();
-  std::cerr << "\n";
-}
-
-/// Waits until `expected` more jobs than `base` are completed. Returns false (after
-/// saying why) on failed jobs, a stall or the overall timeout.
-bool wait_completed(const options& o, pqxx::connection& db, counts base, long expected) {
-  auto t0 = clock_type::now();
-  auto last_change = t0;
-  long last = -1;
-  for (;;) {
-    auto c = read_counts(db);
-    long done = c.completed - base.completed, failed = c.failed - base.failed;
-    if (done >= expected) return true;
-    if (done + failed >= expected) {
-      std::cerr << "job_load: " << failed << " job(s) failed\n";
-      print_by_status(db);
-      return false;
-    }
-    if (done != last) last = done, last_change = clock_type::now();
-    if (ms_since(last_change) > o.stall_s * 1000.0) {
-      std::cerr << "job_load: stalled: " << done << "/" << expected << " completed, no progress for "
-                << o.stall_s << " s\n";
-      print_by_status(db);
-      return false;
-    }
-    if (ms_since(t0) > o.wait_timeout_s * 1000.0) {
-      std::cerr << "job_load: timeout: " << done << "/" << expected << " completed after "
-                << o.wait_timeout_s << " s\n";
-      print_by_status(db);
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
 /// Seed only: the answers wrk will measure must be real ones. Writes the ids and one
 /// `GET /jobs/:id` body.
 bool check_and_write_seed(const options& o, const std::vector<std::string>& ids) {
@@ -339,7 +285,7 @@ bool check_and_write_seed(const options& o, const std::vector<std::string>& ids)
 
 int run(const options& o) {
   pqxx::connection db{o.db};
-  { pqxx::nontransaction tx{db}; tx.exec(system_sql); }
+  make_system_session(db);
   auto base = read_counts(db);
 
   auto created = create_phase{o}.run();
@@ -355,17 +301,18 @@ int run(const options& o) {
   std::printf("create latency         p50 %.2f ms, p99 %.2f ms\n", p50, p99);
   std::fflush(stdout);
 
-  bool ok = wait_completed(o, db, base, n);
+  bool ok = wait_completed(db, base, n, {o.stall_s, o.wait_timeout_s});
   double e2e_s = ms_since(created.started) / 1000.0;
   auto now = read_counts(db);
   long done = now.completed - base.completed;
   double e2e_rate = static_cast<double>(done) / e2e_s;
   std::printf("completed              %ld of %ld, %.2f s after the first POST\n", done, n, e2e_s);
   std::printf("end-to-end             %.0f jobs/s\n", e2e_rate);
+  auto phases = job_phases(db, created.ids);
   std::printf("RESULT created=%ld errors=%d create_s=%.3f create_rps=%.0f p50_ms=%.2f p99_ms=%.2f "
-              "completed=%ld e2e_s=%.3f e2e_jobs_per_s=%.0f ok=%d connect_ms=%.0f connect_errors=%d\n",
+              "completed=%ld e2e_s=%.3f e2e_jobs_per_s=%.0f ok=%d connect_ms=%.0f connect_errors=%d%s\n",
               n, created.errors, created.seconds, create_rps, p50, p99, done, e2e_s, e2e_rate, ok,
-              created.connect_ms, created.connect_errors);
+              created.connect_ms, created.connect_errors, phases.c_str());
   std::fflush(stdout);
   if (!ok || n < o.jobs) return 1;
   if (o.mode == "seed" && !check_and_write_seed(o, created.ids)) return 1;

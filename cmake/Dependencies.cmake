@@ -20,6 +20,13 @@ jobserver_pkg(HTTPLIB cpp-httplib libcpp-httplib-dev)
 jobserver_pkg(JWT libjwt libjwt-dev)
 jobserver_pkg(UUID uuid uuid-dev)
 jobserver_pkg(SPDLOG spdlog libspdlog-dev)
+# pdf/ reads text through Poppler's core layout classes (TextOutputDev), whose headers are
+# in libpoppler-private-dev: poppler-cpp's text_list() costs ~3x pdftotext's time.
+jobserver_pkg(POPPLER poppler libpoppler-private-dev)
+find_path(POPPLER_TEXT_OUTPUT_DEV poppler/TextOutputDev.h)
+if(NOT POPPLER_TEXT_OUTPUT_DEV)
+  message(FATAL_ERROR "poppler/TextOutputDev.h not found: apt-get install libpoppler-private-dev (or run scripts/setup.sh)")
+endif()
 
 # CAF 0.17 ships no CMake package and no pkg-config file: find its libraries.
 find_path(CAF_INCLUDE_DIR caf/all.hpp)

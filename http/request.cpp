@@ -41,6 +41,24 @@ void check_storable(const rapidjson::Value& v, int depth) {
   }
 }
 
+bool is_valid_utf8(const std::string& s) {
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = byte(i);
+    size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >> 4) == 0xE ? 3
+               : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    if (len == 0 || i + len > n) return false;
+    for (size_t k = 1; k < len; ++k)
+      if ((byte(i + k) & 0xC0) != 0x80) return false;
+    if ((c == 0xE0 && byte(i + 1) < 0xA0) || (c == 0xED && byte(i + 1) >= 0xA0) ||
+        (c == 0xF0 && byte(i + 1) < 0x90) || (c == 0xF4 && byte(i + 1) >= 0x90))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
 std::string owner_of(const authenticator& auth, const httplib::Request& req) {
   return auth.authenticate(req.get_header_value("Authorization"), req.get_header_value("X-User-ID"))
       .user_id;

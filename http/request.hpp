@@ -20,6 +20,9 @@ rapidjson::Document parse_json_object(const httplib::Request& req);
 /// or nesting deeper than 32 levels.
 void check_storable(const rapidjson::Value& v, int depth = 0);
 
+/// True when `s` is well-formed UTF-8 (no overlong forms, no surrogates).
+bool is_valid_utf8(const std::string& s);
+
 /// The authenticated user of a request (throws app_error unauthorized).
 std::string owner_of(const authenticator& auth, const httplib::Request& req);
 

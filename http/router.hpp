@@ -15,6 +15,8 @@ class router {
   void get(const std::string& pattern, httplib::Server::Handler h);
   void post(const std::string& pattern, httplib::Server::Handler h);
   void del(const std::string& pattern, httplib::Server::Handler h);
+  /// A POST whose body the handler reads itself, as it arrives (uploads).
+  void post_stream(const std::string& pattern, httplib::Server::HandlerWithContentReader h);
 
  private:
   httplib::Server& server_;

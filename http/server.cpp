@@ -5,6 +5,7 @@
 #include "actors/node.hpp"
 #include "config/log.hpp"
 #include "http/auth.hpp"
+#include "http/content_routes.hpp"
 #include "http/errors.hpp"
 #include "http/job_routes.hpp"
 #include "http/router.hpp"
@@ -48,6 +49,8 @@ void server::install_routes() {
                             checks + "}");
   });
   add_job_routes(r, node_, *auth_);
+  add_content_routes(r, node_, *auth_);
+  add_upload_route(r, node_, *auth_);
 
   http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;

@@ -36,8 +36,18 @@ database::lease_t::~lease_t() {
 std::unique_ptr<pqxx::connection> database::connect() {
   try {
     auto c = std::make_unique<pqxx::connection>(conn_string_);
-    pqxx::nontransaction tx{*c};
-    tx.exec("SET statement_timeout = " + std::to_string(opts_.statement_timeout_ms));
+    {
+      pqxx::nontransaction tx{*c};
+      std::string setup = "SET statement_timeout = " + std::to_string(opts_.statement_timeout_ms);
+      if (opts_.engine_session) setup += "; SET app.system = 'on'; SET synchronous_commit = off";
+      tx.exec(setup);
+    }
+    std::vector<std::pair<std::string, std::string>> statements;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      statements = prepared_;
+    }
+    for (const auto& [name, sql] : statements) c->prepare(name, sql);
     return c;
   } catch (const std::exception&) {
     std::lock_guard<std::mutex> guard{mutex_};
@@ -107,6 +117,15 @@ void database::translate(lease_t& lease) {
     if (lease.conn && !lease.conn->is_open()) lease.conn.reset();
     throw app_error(errc::internal, e.what());
   }
+}
+
+void database::prepare(const std::string& name, const std::string& sql) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  for (const auto& [n, existing] : prepared_)
+    if (n == name) return;
+  prepared_.emplace_back(name, sql);
+  // Connections made before this call learn it too.
+  for (auto& c : idle_) c->prepare(name, sql);
 }
 
 bool database::ping() {

@@ -28,6 +28,12 @@ class database {
     std::chrono::milliseconds borrow_timeout{5000};
     int connect_timeout_s = 3;
     int statement_timeout_ms = 15000;
+    /// An engine pool: every session sees all owners' rows (`app.system`), so `as_system`
+    /// costs no extra round trip, and commits do not wait for the WAL flush
+    /// (`synchronous_commit = off`: after a Postgres crash the last few hundred ms of
+    /// engine writes may be lost, and the jobs concerned simply run again). `as_user` is
+    /// refused on such a pool.
+    bool engine_session = false;
   };
 
   explicit database(options opts);
@@ -38,6 +44,7 @@ class database {
   /// Runs `fn` in a transaction whose RLS context is `user_id`; commits if it returns.
   template <class F>
   auto as_user(const std::string& user_id, F&& fn) {
+    if (opts_.engine_session) throw app_error(errc::internal, "as_user on an engine pool");
     return run([&](pqxx::work& tx) {
       tx.exec_params("SELECT set_config('app.user_id', $1, true)", user_id);
       return fn(tx);
@@ -48,10 +55,15 @@ class database {
   template <class F>
   auto as_system(F&& fn) {
     return run([&](pqxx::work& tx) {
-      tx.exec("SELECT set_config('app.system', 'on', true)");
+      if (!opts_.engine_session) tx.exec("SELECT set_config('app.system', 'on', true)");
       return fn(tx);
     });
   }
+
+  /// Declares a statement that every connection of this pool prepares, so the hot
+  /// statements are planned once per connection instead of at every call. Call before
+  /// the first use; run it with `tx.exec_prepared(name, args...)`.
+  void prepare(const std::string& name, const std::string& sql);
 
   /// Runs `fn` in a plain transaction (migrations, health checks). A pooled connection
   /// found broken before anything was committed (Postgres restarted meanwhile) is
@@ -108,6 +120,7 @@ class database {
   std::vector<std::unique_ptr<pqxx::connection>> idle_;
   size_t outstanding_ = 0;
   std::chrono::steady_clock::time_point last_failure_{};
+  std::vector<std::pair<std::string, std::string>> prepared_;
 };
 
 }  // namespace jobserver::persistence

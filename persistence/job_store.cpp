@@ -88,6 +88,9 @@ constexpr const char* undo_retry_sql =
 constexpr const char* unfinished_sql =
     "SELECT " JOB_COLUMNS " FROM jobs j WHERE j.status IN ('queued', 'processing') "
     "AND j.updated_at < now() - $1 * interval '1 millisecond' ORDER BY j.created_at LIMIT $2";
+constexpr const char* unfinished_with_sql =
+    "SELECT id::text FROM jobs WHERE owner_id = $1 AND type = $2 AND data->>$3 = $4 "
+    "AND (NOT $5 OR status IN ('queued', 'processing'))";
 constexpr const char* delete_finished_sql =
     "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status IN ('completed', 'failed') "
     "AND completed_at < now() - $1 * interval '1 hour' LIMIT $2) RETURNING id::text, type";
@@ -160,6 +163,16 @@ const char* what_name(uint8_t k) {
 
 }  // namespace
 
+job_store::job_store(database& db, database& engine) : db_(db), engine_(engine) {
+  db_.prepare("jobs_insert", insert_sql);
+  db_.prepare("jobs_find", find_sql);
+  db_.prepare("jobs_find_many", find_many_sql);
+  engine_.prepare("jobs_start", start_sql);
+  engine_.prepare("jobs_start_cancelled", start_cancelled_sql);
+  engine_.prepare("jobs_progress", progress_sql);
+  engine_.prepare("jobs_finish", finish_sql);
+}
+
 std::vector<job_row> job_store::insert(const std::vector<new_job>& jobs) {
   if (jobs.empty()) return {};
   auto json = json_array(jobs, [](auto& w, const new_job& j) {
@@ -178,7 +191,7 @@ std::vector<job_row> job_store::insert(const std::vector<new_job>& jobs) {
     else w.String(j.parent_id.c_str());
     w.EndObject();
   });
-  return db_.as_system([&](pqxx::work& tx) { return to_jobs(tx.exec_params(insert_sql, json)); });
+  return db_.as_system([&](pqxx::work& tx) { return to_jobs(tx.exec_prepared("jobs_insert", json)); });
 }
 
 void job_store::remove(const std::vector<std::string>& ids) {
@@ -188,14 +201,14 @@ void job_store::remove(const std::vector<std::string>& ids) {
 
 std::optional<job_row> job_store::find(const std::string& owner, const std::string& id) {
   return db_.as_user(owner, [&](pqxx::work& tx) -> std::optional<job_row> {
-    auto r = tx.exec_params(find_sql, id, owner);
+    auto r = tx.exec_prepared("jobs_find", id, owner);
     if (r.empty()) return std::nullopt;
     return to_job(r[0]);
   });
 }
 
 std::optional<job_row> job_store::find_any(const std::string& id) {
-  return db_.as_system([&](pqxx::work& tx) -> std::optional<job_row> {
+  return engine_.as_system([&](pqxx::work& tx) -> std::optional<job_row> {
     auto r = tx.exec_params(find_any_sql, id);
     if (r.empty()) return std::nullopt;
     return to_job(r[0]);
@@ -206,7 +219,7 @@ std::vector<job_row> job_store::find_many(const std::string& owner,
                                           const std::vector<std::string>& ids) {
   if (ids.empty()) return {};
   return db_.as_user(owner, [&](pqxx::work& tx) {
-    return to_jobs(tx.exec_params(find_many_sql, id_array(ids), owner));
+    return to_jobs(tx.exec_prepared("jobs_find_many", id_array(ids), owner));
   });
 }
 
@@ -228,9 +241,9 @@ std::vector<job_row> job_store::start(const std::vector<claimed_job>& claims,
     w.Int(c.attempts);
     w.EndObject();
   });
-  return db_.as_system([&](pqxx::work& tx) {
-    auto rows = to_jobs(tx.exec_params(start_sql, json, node));
-    for (auto& r : to_jobs(tx.exec_params(start_cancelled_sql, json))) rows.push_back(std::move(r));
+  return engine_.as_system([&](pqxx::work& tx) {
+    auto rows = to_jobs(tx.exec_prepared("jobs_start", json, node));
+    for (auto& r : to_jobs(tx.exec_prepared("jobs_start_cancelled", json))) rows.push_back(std::move(r));
     return rows;
   });
 }
@@ -246,7 +259,7 @@ void job_store::store_progress(const std::vector<progress_update>& updates) {
     w.Int(u.progress);
     w.EndObject();
   });
-  db_.as_system([&](pqxx::work& tx) { tx.exec_params(progress_sql, json); });
+  engine_.as_system([&](pqxx::work& tx) { tx.exec_prepared("jobs_progress", json); });
 }
 
 std::vector<job_row> job_store::finish(const std::vector<job_outcome>& outcomes) {
@@ -266,12 +279,12 @@ std::vector<job_row> job_store::finish(const std::vector<job_outcome>& outcomes)
     w.Bool(o.cancelled);
     w.EndObject();
   });
-  return db_.as_system([&](pqxx::work& tx) { return to_jobs(tx.exec_params(finish_sql, json)); });
+  return engine_.as_system([&](pqxx::work& tx) { return to_jobs(tx.exec_prepared("jobs_finish", json)); });
 }
 
 std::optional<job_row> job_store::requeue_stalled(const std::string& id, int64_t new_token,
                                                   bool fail, const std::string& error) {
-  return db_.as_system([&](pqxx::work& tx) -> std::optional<job_row> {
+  return engine_.as_system([&](pqxx::work& tx) -> std::optional<job_row> {
     auto r = tx.exec_params(stalled_sql, id, new_token, fail, error);
     if (r.empty()) return std::nullopt;
     return to_job(r[0]);
@@ -299,13 +312,24 @@ void job_store::undo_retry(const std::string& id, const std::string& error) {
   db_.as_system([&](pqxx::work& tx) { tx.exec_params(undo_retry_sql, id, error); });
 }
 
+std::vector<std::string> job_store::jobs_with(const std::string& owner, const std::string& type,
+                                             const std::string& key, const std::string& value,
+                                             bool unfinished_only) {
+  return db_.as_user(owner, [&](pqxx::work& tx) {
+    std::vector<std::string> ids;
+    for (const auto& r : tx.exec_params(unfinished_with_sql, owner, type, key, value, unfinished_only))
+      ids.emplace_back(r[0].c_str());
+    return ids;
+  });
+}
+
 std::vector<job_row> job_store::unfinished(int min_age_ms, int limit) {
-  return db_.as_system(
+  return engine_.as_system(
       [&](pqxx::work& tx) { return to_jobs(tx.exec_params(unfinished_sql, min_age_ms, limit)); });
 }
 
 std::vector<std::pair<std::string, std::string>> job_store::delete_finished(int hours, int limit) {
-  return db_.as_system([&](pqxx::work& tx) {
+  return engine_.as_system([&](pqxx::work& tx) {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& r : tx.exec_params(delete_finished_sql, hours, limit))
       out.emplace_back(r[0].c_str(), r[1].c_str());

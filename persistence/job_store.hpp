@@ -63,7 +63,11 @@ struct job_filter {
 /// nothing (`WHERE lease_token = $token`).
 class job_store {
  public:
-  explicit job_store(database& db) : db_(db) {}
+  /// `db` serves requests (RLS per user; durable commits), `engine` the engine's own
+  /// writes (an engine pool: see database::options::engine_session). They may be the
+  /// same pool when it is not an engine pool.
+  job_store(database& db, database& engine);
+  explicit job_store(database& db) : job_store(db, db) {}
 
   /// Inserts the rows (status queued) in one statement; returns them as stored.
   std::vector<job_row> insert(const std::vector<new_job>& jobs);
@@ -96,6 +100,12 @@ class job_store {
   /// Undoes `retry` when the job could not be queued.
   void undo_retry(const std::string& id, const std::string& error);
 
+  /// Ids of `owner`'s jobs of `type` whose data field `key` equals `value`: the
+  /// unfinished ones, or all of them.
+  std::vector<std::string> jobs_with(const std::string& owner, const std::string& type,
+                                     const std::string& key, const std::string& value,
+                                     bool unfinished_only);
+
   /// Jobs Postgres holds as unfinished, created before `min_age_ms` ago.
   std::vector<job_row> unfinished(int min_age_ms, int limit);
   /// Deletes finished jobs completed more than `hours` ago; returns their (id, type).
@@ -103,6 +113,7 @@ class job_store {
 
  private:
   database& db_;
+  database& engine_;
 };
 
 }  // namespace jobserver::persistence

@@ -38,7 +38,6 @@ WRK_DIR="$ROOT/bench/wrk"
 # ---- helpers ------------------------------------------------------------------------
 log() { echo "bench.sh: $*" >&2; }
 die() { echo "bench.sh: ERROR: $*" >&2; exit 1; }
-now_ms() { date +%s%3N; }
 
 # Cleanup stack: `on_exit CMD...` registers a command; at exit they run newest first.
 CLEANUPS=()
@@ -120,7 +119,8 @@ build() {
     cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >&2
   fi
   log "building $* in $BUILD_DIR"
-  timeout 3600 cmake --build "$BUILD_DIR" -j"${BUILD_JOBS:-2}" --target "$@" >&2
+  timeout 3600 cmake --build "$BUILD_DIR" -j"${BUILD_JOBS:-2}" --target "$@" >&2 ||
+    die "building $* in $BUILD_DIR failed (a concurrent build in the same directory can cause this; run again)"
 }
 
 # ---- services (Postgres, Redis), schema and key prefix --------------------------------
@@ -225,6 +225,9 @@ server_death() {
   wait "$SERVER_PID" 2>/dev/null || rc=$?
   if ((rc > 128)); then
     SERVER_DEATH="jobserver was killed by signal $((rc - 128)) (SIG$(kill -l $((rc - 128)) 2>/dev/null))"
+  elif ((rc == 0)); then
+    # main() returns 0 only after sigwait() got SIGTERM or SIGINT: a signal from outside.
+    SERVER_DEATH="jobserver exited with status 0, i.e. it received SIGTERM or SIGINT from another process"
   else
     SERVER_DEATH="jobserver exited with status $rc"
   fi
@@ -510,6 +513,11 @@ engine_report() {
   done
   echo
   echo "Errors: failed POSTs (end-to-end), or non-2xx answers + socket errors + timeouts (wrk)."
+  if [[ -n $(kv_get "$e2e" run_p50_ms) ]]; then
+    echo "End-to-end jobs, from their timestamps: queue wait (created -> started) p50"
+    echo "$(kv_get "$e2e" wait_p50_ms) ms, p99 $(kv_get "$e2e" wait_p99_ms) ms; run (started -> completed)" \
+         "p50 $(kv_get "$e2e" run_p50_ms) ms, p99 $(kv_get "$e2e" run_p99_ms) ms."
+  fi
   echo
   echo "| target | measured | |"
   echo "|---|---:|---|"

@@ -27,11 +27,10 @@ CREATE TABLE jobs (
   lease_token      BIGINT NOT NULL DEFAULT 0,
   cancel_requested BOOLEAN NOT NULL DEFAULT false
 );
-CREATE INDEX jobs_owner_id_idx ON jobs (owner_id);
+CREATE INDEX jobs_owner_id_idx ON jobs (owner_id);  -- history: per owner, then sorted
 CREATE INDEX jobs_status_idx ON jobs (status);
 CREATE INDEX jobs_type_idx ON jobs (type);
 CREATE INDEX jobs_created_at_idx ON jobs (created_at);
-CREATE INDEX jobs_owner_created_idx ON jobs (owner_id, created_at DESC, id DESC);
 CREATE INDEX jobs_parent_id_idx ON jobs (parent_id) WHERE parent_id IS NOT NULL;
 
 CREATE TABLE courses (

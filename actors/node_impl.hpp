@@ -1,0 +1,100 @@
+#pragma once
+// The inside of actors::node, shared by node.cpp and node_content.cpp.
+
+#include <optional>
+#include <unordered_map>
+
+#include "actors/messages.hpp"
+#include "actors/node.hpp"
+#include "actors/runtime.hpp"
+
+namespace jobserver::actors {
+
+using namespace persistence;
+
+inline constexpr auto request_timeout = std::chrono::seconds(10);
+
+struct node_config : caf::actor_system_config {
+  explicit node_config(const config::settings&) {
+    register_message_types(*this);
+    // Blocking work runs in detached actors; the scheduler only runs quick handlers.
+    set("scheduler.max-threads", size_t{2});
+    set("logger.verbosity", caf::atom("quiet"));
+  }
+};
+
+inline std::shared_ptr<runtime> make_runtime(const config::settings& s) {
+  auto rt = std::make_shared<runtime>();
+  rt->settings = s;
+  rt->node_id = config::effective_node_id(s);
+  rt->redis_options = parse_redis_url(s.redis_url);
+  rt->db = std::make_unique<database>(database::options{s.database_url,
+                                                        static_cast<size_t>(s.db_pool_size)});
+  database::options engine{s.database_url, 4};
+  engine.engine_session = true;
+  rt->engine_db = std::make_unique<database>(engine);
+  rt->store = std::make_unique<job_store>(*rt->db, *rt->engine_db);
+  rt->cache = std::make_unique<status_cache>(s.redis_prefix, s.job_retention_hours);
+  rt->content = std::make_unique<content_store>(*rt->db);
+  rt->files = std::make_unique<file_storage>(s.storage_dir);
+  add_upload_job_type(rt->registry, *rt);
+  if (s.enable_test_jobs) add_test_job_types(rt->registry, s);
+  for (const auto& [name, type] : rt->registry.all()) rt->queues.emplace(name, job_queue{s.redis_prefix, name});
+  return rt;
+}
+
+/// Sends a request from a non-actor thread and waits for the reply, at most `timeout`.
+template <class T, class... Ts>
+T ask(caf::actor_system& sys, const caf::actor& to, Ts&&... xs) {
+  if (!to) throw app_error(errc::unavailable, "server is starting or stopping", true);
+  caf::scoped_actor self{sys};
+  std::optional<T> out;
+  std::optional<app_error> failure;
+  self->request(to, request_timeout, std::forward<Ts>(xs)...)
+      .receive([&](T& value) { out = std::move(value); },
+               [&](caf::error& err) { failure = to_app_error(err); });
+  if (failure) throw *failure;
+  return std::move(*out);
+}
+
+/// Finished (`completed`) jobs never change again, so their API JSON is kept in memory
+/// for a while and served without a Redis round trip. Sharded to keep HTTP threads from
+/// contending on one lock. Entries expire after `ttl` (retention and deletion are seen
+/// at most that late).
+class completed_cache {
+ public:
+  static constexpr auto ttl = std::chrono::seconds(30);
+  static constexpr size_t max_per_shard = 8192;
+
+  std::optional<std::string> find(const std::string& owner, const std::string& id);
+  void put(const std::string& owner, const std::string& id, const std::string& json);
+  static bool is_completed(const std::string& json);
+
+ private:
+  struct entry {
+    std::string owner, json;
+    std::chrono::steady_clock::time_point expires;
+  };
+  struct shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, entry> entries;
+  };
+  shard& shard_of(const std::string& id) { return shards_[std::hash<std::string>{}(id) % 16]; }
+  shard shards_[16];
+};
+
+struct node::impl {
+  std::shared_ptr<runtime> rt;
+  node_config cfg;
+  caf::actor_system sys;
+  redis_pool reads;
+  completed_cache completed;
+  uint64_t serial;  // tells this node's thread-local Redis connections from others'
+  caf::actor supervisor;
+
+  explicit impl(const config::settings& s);
+  /// A Redis connection of the calling thread for status reads.
+  redis_client& thread_redis();
+};
+
+}  // namespace jobserver::actors
