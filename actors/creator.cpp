@@ -13,7 +13,9 @@ using namespace persistence;
 struct creator_state {
   runtime_ptr rt;
   std::unique_ptr<redis_client> redis;
-  std::vector<std::pair<new_job, caf::typed_response_promise<std::string>>> pending;
+  /// Requests waiting for the next batch: each one or more jobs created together (a
+  /// batch's parent and its children go in the same INSERT).
+  std::vector<std::pair<std::vector<new_job>, caf::typed_response_promise<std::vector<std::string>>>> pending;
   bool flush_scheduled = false;
   static inline const char* name = "creator";
 };
@@ -48,8 +50,8 @@ void flush(self_ptr self) {
   st.pending.clear();
   if (batch.empty()) return;
   std::vector<new_job> jobs;
-  jobs.reserve(batch.size());
-  for (auto& b : batch) jobs.push_back(b.first);
+  for (auto& b : batch)
+    for (auto& j : b.first) jobs.push_back(j);
   auto fail_all = [&](errc code, const std::string& message) {
     for (auto& b : batch) b.second.deliver(make_error(code, message));
   };
@@ -77,14 +79,32 @@ void flush(self_ptr self) {
   }
   std::map<std::string, const job_row*> by_id;
   for (const auto& r : rows) by_id[r.id] = &r;
-  for (auto& [job, promise] : batch) {
-    auto i = by_id.find(job.id);
-    if (i == by_id.end()) {
-      promise.deliver(make_error(errc::internal, "job was not stored"));
-      continue;
+  // Requests whose dedup key an unfinished job already held get that job.
+  std::vector<std::string> taken;
+  for (const auto& job : jobs)
+    if (by_id.count(job.id) == 0 && !job.dedup_key.empty()) taken.push_back(job.dedup_key);
+  std::map<std::string, job_row> existing;
+  try {
+    existing = st.rt->store->find_by_dedup(taken);
+  } catch (const app_error& e) {
+    log()->warn("cannot look up existing jobs: {}", e.what());
+  }
+  for (auto& [group, promise] : batch) {
+    std::vector<std::string> answers;
+    bool ok = true;
+    for (const auto& job : group) {
+      auto i = by_id.find(job.id);
+      if (i != by_id.end()) {
+        log()->info("queued {} job {} for {}", job.type, job.id, job.owner_id);
+        answers.push_back(to_api_json(*i->second));
+      } else if (auto e = existing.find(job.dedup_key); e != existing.end()) {
+        answers.push_back(to_api_json(e->second));
+      } else {
+        ok = false;
+      }
     }
-    log()->info("queued {} job {} for {}", job.type, job.id, job.owner_id);
-    promise.deliver(to_api_json(*i->second));
+    if (ok) promise.deliver(std::move(answers));
+    else promise.deliver(make_error(errc::conflict, "The job could not be created; try again"));
   }
   if (auto d = st.rt->actors.get(directory::dispatcher)) self->send(d, wake_atom::value);
 }
@@ -96,13 +116,15 @@ caf::actor spawn_creator(caf::actor_system& sys, runtime_ptr rt) {
     self->state.rt = rt;
     self->state.redis = rt->make_redis();
     return {
-        [=](create_atom, new_job job) -> caf::result<std::string> {
+        [=](create_atom, std::vector<new_job> jobs) -> caf::result<std::vector<std::string>> {
           auto& st = self->state;
-          if (st.rt->queues.count(job.type) == 0)
-            return make_error(errc::invalid_input, "Unknown job type");
-          if (job.id.empty()) job.id = make_uuid();
-          auto rp = self->make_response_promise<std::string>();
-          st.pending.emplace_back(std::move(job), rp);
+          for (auto& job : jobs) {
+            if (st.rt->queues.count(job.type) == 0)
+              return make_error(errc::invalid_input, "Unknown job type");
+            if (job.id.empty()) job.id = make_uuid();
+          }
+          auto rp = self->make_response_promise<std::vector<std::string>>();
+          st.pending.emplace_back(std::move(jobs), rp);
           if (!st.flush_scheduled) {
             st.flush_scheduled = true;
             self->send(self, flush_atom::value);

@@ -69,11 +69,21 @@ void conclude(self_ptr self, const run_result& r) {
       .then([=](bool) { self->quit(); }, [=](caf::error&) { self->quit(); });
 }
 
+/// The processor's view of its job; progress and partial text come back as messages.
+job_context make_context(self_ptr self) {
+  caf::actor me = caf::actor_cast<caf::actor>(self->ctrl());
+  job_context ctx;
+  ctx.job = self->state.job;
+  ctx.report_progress = [me](int pct) { caf::anon_send(me, progress_atom::value, pct); };
+  ctx.report_partial = [me](const std::string& text) { caf::anon_send(me, partial_atom::value, text); };
+  ctx.stop_flag = self->state.stop;
+  return ctx;
+}
+
 void start_worker(self_ptr self) {
   auto& st = self->state;
   caf::actor me = caf::actor_cast<caf::actor>(self->ctrl());
-  job_context ctx{st.job, [me](int pct) { caf::anon_send(me, progress_atom::value, pct); },
-                  st.stop};
+  auto ctx = make_context(self);
   processor_fn fn = st.type->run;
   st.worker = self->spawn<caf::detached>([ctx, fn, me](caf::event_based_actor* w) mutable {
     auto r = run_processor(fn, ctx);
@@ -115,9 +125,7 @@ caf::actor spawn_job_actor(caf::local_actor* parent, runtime_ptr rt, job_row job
     return {
         [=](run_atom) {
           auto& st = self->state;
-          caf::actor me = caf::actor_cast<caf::actor>(self->ctrl());
-          job_context ctx{st.job, [me](int pct) { caf::anon_send(me, progress_atom::value, pct); },
-                          st.stop};
+          auto ctx = make_context(self);
           conclude(self, run_processor(st.type->run, ctx));
         },
         [=](progress_atom, int pct) {
@@ -125,6 +133,12 @@ caf::actor spawn_job_actor(caf::local_actor* parent, runtime_ptr rt, job_row job
           if (st.concluded) return;
           if (auto t = st.rt->actors.get(directory::tracker))
             self->send(t, progress_atom::value, st.job.id, st.job.lease_token, pct);
+        },
+        [=](partial_atom, const std::string& text) {
+          auto& st = self->state;
+          if (st.concluded) return;
+          if (auto t = st.rt->actors.get(directory::tracker))
+            self->send(t, partial_atom::value, st.job.id, st.job.lease_token, text);
         },
         [=](result_atom, bool ok, const std::string& payload, uint8_t code, bool transient) {
           conclude(self, {ok, payload, static_cast<errc>(code), transient});

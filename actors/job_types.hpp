@@ -19,8 +19,13 @@ struct job_context {
   persistence::job_row job;
   std::function<void(int)> report_progress;
   std::shared_ptr<std::atomic<bool>> stop_flag;
+  /// Text produced so far (an LLM's streamed answer), for clients that follow the job.
+  std::function<void(const std::string&)> report_partial;
 
   bool stopping() const { return stop_flag && stop_flag->load(); }
+  void partial(const std::string& text) const {
+    if (report_partial) report_partial(text);
+  }
   void progress(int pct) const {
     if (report_progress) report_progress(pct);
   }

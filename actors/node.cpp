@@ -88,13 +88,19 @@ bool node::accepts_type(const std::string& type) const {
 }
 
 std::string node::create_job(new_job job) {
-  if (job.id.empty()) job.id = make_uuid();
-  if (job.max_attempts <= 0) {
-    auto* t = impl_->rt->registry.find(job.type);
-    job.max_attempts = t != nullptr ? t->retry.max_attempts : 1;
+  return create_jobs({std::move(job)}).front();
+}
+
+std::vector<std::string> node::create_jobs(std::vector<new_job> jobs) {
+  for (auto& job : jobs) {
+    if (job.id.empty()) job.id = make_uuid();
+    if (job.max_attempts <= 0) {
+      auto* t = impl_->rt->registry.find(job.type);
+      job.max_attempts = t != nullptr ? t->retry.max_attempts : 1;
+    }
   }
-  return ask<std::string>(impl_->sys, impl_->rt->actors.get(directory::creator),
-                          create_atom::value, std::move(job));
+  return ask<std::vector<std::string>>(impl_->sys, impl_->rt->actors.get(directory::creator),
+                                       create_atom::value, std::move(jobs));
 }
 
 std::vector<std::string> node::jobs_json(const std::string& owner,

@@ -9,6 +9,7 @@
 #include "persistence/content_store.hpp"
 #include "persistence/file_storage.hpp"
 #include "persistence/job_store.hpp"
+#include "persistence/lesson_store.hpp"
 
 namespace jobserver::actors {
 
@@ -35,6 +36,9 @@ class node {
   /// Creates a job and answers its API JSON; throws app_error (unavailable when Redis or
   /// Postgres is down, leaving nothing behind).
   std::string create_job(persistence::new_job job);
+  /// Creates jobs together (one INSERT: a parent and its children). For a job whose
+  /// dedup key an unfinished job holds, that job's JSON is answered instead.
+  std::vector<std::string> create_jobs(std::vector<persistence::new_job> jobs);
   /// Whether this server accepts jobs of `type` through `POST /jobs`.
   bool accepts_type(const std::string& type) const;
 
@@ -64,6 +68,9 @@ class node {
   /// its file, sections and lessons removed.
   bool delete_document(const std::string& owner, const std::string& id);
   std::optional<std::string> list_sections(const std::string& owner, const std::string& document_id);
+
+  /// Lessons (node_content.cpp): the store as the HTTP layer needs it.
+  persistence::lesson_store& lessons();
 
   /// Where uploads are written.
   persistence::file_storage& files();

@@ -77,6 +77,8 @@ std::optional<std::string> node::list_sections(const std::string& owner, const s
 
 file_storage& node::files() { return *impl_->rt->files; }
 
+lesson_store& node::lessons() { return *impl_->rt->lessons; }
+
 std::string node::create_upload(const std::string& owner, const std::string& data_json) {
   new_job job;
   job.owner_id = owner;

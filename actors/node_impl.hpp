@@ -37,7 +37,14 @@ inline std::shared_ptr<runtime> make_runtime(const config::settings& s) {
   rt->cache = std::make_unique<status_cache>(s.redis_prefix, s.job_retention_hours);
   rt->content = std::make_unique<content_store>(*rt->db);
   rt->files = std::make_unique<file_storage>(s.storage_dir);
+  rt->lessons = std::make_unique<lesson_store>(*rt->db);
+  rt->llm_options.provider = s.llm_provider;
+  rt->llm_options.base_url = s.llm_base_url;
+  rt->llm_options.model = s.llm_model;
+  rt->llm_options.api_key = s.llm_provider == "gemini" ? s.gemini_api_key : s.openai_api_key;
+  llm::make_provider(rt->llm_options);  // a missing key stops start-up here, naming it
   add_upload_job_type(rt->registry, *rt);
+  add_lesson_job_types(rt->registry, *rt);
   if (s.enable_test_jobs) add_test_job_types(rt->registry, s);
   for (const auto& [name, type] : rt->registry.all()) rt->queues.emplace(name, job_queue{s.redis_prefix, name});
   return rt;

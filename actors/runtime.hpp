@@ -13,7 +13,9 @@
 #include "persistence/content_store.hpp"
 #include "persistence/database.hpp"
 #include "persistence/file_storage.hpp"
+#include "llm/provider.hpp"
 #include "persistence/job_queue.hpp"
+#include "persistence/lesson_store.hpp"
 #include "persistence/job_store.hpp"
 #include "persistence/redis.hpp"
 #include "persistence/status_cache.hpp"
@@ -53,6 +55,8 @@ struct runtime {
   std::unique_ptr<persistence::status_cache> cache;
   std::unique_ptr<persistence::content_store> content;
   std::unique_ptr<persistence::file_storage> files;
+  std::unique_ptr<persistence::lesson_store> lessons;
+  llm::provider_options llm_options;
   std::map<std::string, persistence::job_queue> queues;  // by job type
   job_registry registry;
   directory actors;
@@ -68,6 +72,8 @@ using runtime_ptr = std::shared_ptr<runtime>;
 
 /// Registers `upload_pdf` (actors/upload_job.cpp); `rt` must outlive the registry's use.
 void add_upload_job_type(job_registry& registry, runtime& rt);
+/// Registers `generate_lesson` and `generate_lesson_batch` (actors/lesson_job.cpp).
+void add_lesson_job_types(job_registry& registry, runtime& rt);
 
 // The node's actors; each lives in its own .cpp with its state.
 caf::actor spawn_tracker(caf::actor_system& sys, runtime_ptr rt);        // detached

@@ -21,6 +21,7 @@ struct tracker_state {
   std::unordered_map<std::string, job_row> running;
   std::unordered_map<std::string, clock_type::time_point> started;
   std::set<std::string> dirty_redis;
+  std::map<std::string, std::string> partials;  // streamed text not yet in Redis
   std::map<std::string, progress_update> dirty_pg;
   std::vector<std::pair<job_outcome, caf::typed_response_promise<bool>>> finishing;
   std::vector<job_outcome> redis_backlog;  // queue updates that waited for Redis
@@ -140,6 +141,7 @@ void flush_finishes(self_ptr self) {
     st.started.erase(o.id);
     st.dirty_redis.erase(o.id);
     st.dirty_pg.erase(o.id);
+    st.partials.erase(o.id);
     promise.deliver(written);
   }
   write_cache(self, rows);
@@ -148,6 +150,16 @@ void flush_finishes(self_ptr self) {
 
 void flush_progress(self_ptr self) {
   auto& st = self->state;
+  if (!st.partials.empty()) {
+    std::vector<std::vector<std::string>> cmds;
+    for (auto& [id, text] : st.partials) cmds.push_back({"HSET", st.rt->cache->key(id), "partial", text});
+    st.partials.clear();
+    try {
+      st.redis->pipeline(cmds);
+    } catch (const app_error&) {
+      // Partial text is only a preview; the lesson itself is what counts.
+    }
+  }
   if (!st.dirty_redis.empty()) {
     std::vector<job_row> rows;
     for (const auto& id : st.dirty_redis)
@@ -256,6 +268,8 @@ caf::result<std::string> cancel_job(self_ptr self, const std::string& owner, con
       log()->info("job {} cancelled by {} before it ran", id, owner);
     }
     write_cache(self, {*updated});
+    // Cancelling a batch cancels the children it is waiting for.
+    for (const auto& child : st.rt->store->unfinished_children(owner, id)) cancel_job(self, owner, child);
     return to_api_json(*updated);
   } catch (const app_error& e) {
     return make_error(e.code(), e.what());
@@ -325,6 +339,13 @@ caf::actor spawn_tracker(caf::actor_system& sys, runtime_ptr rt) {
           i->second.progress = pct;
           st.dirty_redis.insert(id);
           st.dirty_pg[id] = progress_update{id, token, pct};
+          schedule_flush(self);
+        },
+        [=](partial_atom, const std::string& id, int64_t token, const std::string& text) {
+          auto& st = self->state;
+          auto i = st.running.find(id);
+          if (i == st.running.end() || i->second.lease_token != token) return;
+          st.partials[id] = text.size() > 65536 ? text.substr(text.size() - 65536) : text;
           schedule_flush(self);
         },
         [=](finish_atom, const job_outcome& o) -> caf::result<bool> {

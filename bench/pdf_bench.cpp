@@ -1,7 +1,7 @@
 // PDF extraction benchmark, run by `scripts/bench.sh pdf` (see bench/RESULTS.md).
 //
 //   pdf_bench run [--runs N] [--out FILE] PDF...   quality and speed report (Markdown)
-//   pdf_bench dump PDF [--markdown]                what extract_structure() finds
+//   pdf_bench dump PDF [--markdown] [--no-outline] what extract_structure() finds
 //   pdf_bench extract PDF                          one extraction (the timed child)
 //
 // For each PDF: the share of its top-level outline titles that come out as section names,
@@ -101,7 +101,7 @@ struct file_result {
   std::string name;
   int pages = 0, sections = 0;
   std::string method;
-  jobserver::pdf::test::outline_score score;
+  jobserver::pdf::test::outline_score score, by_titles, by_headings;
   run_stats ours, baseline;
 };
 
@@ -118,6 +118,14 @@ int cmd_run(const std::vector<std::string>& files, int runs, const std::string& 
     r.sections = static_cast<int>(doc.sections.size());
     r.method = doc.method;
     r.score = jobserver::pdf::test::score_outline(reference, doc);
+    r.by_titles = jobserver::pdf::test::score_outline(
+        reference, jobserver::pdf::test::extract_without_destinations(
+                       file, jobserver::pdf::test::outline_use::titles_only));
+    r.by_headings = jobserver::pdf::test::score_outline(
+        reference,
+        jobserver::pdf::test::extract_without_destinations(
+            file, jobserver::pdf::test::outline_use::ignored),
+        true);
     std::vector<run_stats> ours, baseline;
     for (int i = 0; i < runs; ++i) {
       std::cerr << "pdf_bench: " << r.name << ": run " << i + 1 << "/" << runs << "\n";
@@ -130,9 +138,10 @@ int cmd_run(const std::vector<std::string>& files, int runs, const std::string& 
   }
 
   std::ostringstream md;
-  md << "| PDF | pages | outline titles | as section names | on the right page | ours | "
+  md << "| PDF | pages | outline titles | as section names | on the right page | "
+        "same, by title matching alone | same, by headings alone | ours | "
         "pdftotext | time ratio (wall / CPU) | our peak memory | pdftotext's | memory ratio |\n"
-     << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+     << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   bool time_ok = true, memory_ok = true, quality_ok = true;
   for (const auto& r : results) {
     const double wall_ratio = r.ours.wall_s / r.baseline.wall_s;
@@ -141,11 +150,15 @@ int cmd_run(const std::vector<std::string>& files, int runs, const std::string& 
         static_cast<double>(r.ours.max_rss_kb) / static_cast<double>(r.baseline.max_rss_kb);
     const double named = r.score.titles ? 100.0 * r.score.named / r.score.titles : 0;
     const double on_page = r.score.titles ? 100.0 * r.score.named_on_page / r.score.titles : 0;
+    auto share = [&](const jobserver::pdf::test::outline_score& s) {
+      return r.score.titles ? 100.0 * s.named_on_page / r.score.titles : 0.0;
+    };
     time_ok = time_ok && wall_ratio <= 1.5;
     memory_ok = memory_ok && mem_ratio <= 2.0;
     quality_ok = quality_ok && on_page >= 90.0;
     md << "| " << r.name << " | " << r.pages << " | " << r.score.titles << " | "
        << fixed(named, 0) << " % | " << fixed(on_page, 0) << " % | "
+       << fixed(share(r.by_titles), 0) << " % | " << fixed(share(r.by_headings), 0) << " % | "
        << fixed(r.ours.wall_s, 2) << " s | " << fixed(r.baseline.wall_s, 2) << " s | "
        << fixed(wall_ratio, 2) << "x / " << fixed(cpu_ratio, 2) << "x | "
        << fixed(static_cast<double>(r.ours.max_rss_kb) / 1024.0, 1) << " MiB | "
@@ -162,8 +175,11 @@ int cmd_run(const std::vector<std::string>& files, int runs, const std::string& 
   return 0;
 }
 
-int cmd_dump(const std::string& file, bool markdown) {
-  const auto doc = jobserver::pdf::extract_structure(file, {});
+int cmd_dump(const std::string& file, bool markdown, bool no_outline) {
+  using jobserver::pdf::test::outline_use;
+  const auto doc =
+      no_outline ? jobserver::pdf::test::extract_without_destinations(file, outline_use::ignored)
+                 : jobserver::pdf::extract_structure(file, {});
   std::cout << "title: " << doc.title << "\npages: " << doc.page_count
             << "\nmethod: " << doc.method << "\nsections: " << doc.sections.size() << "\n";
   for (const auto& s : doc.sections) {
@@ -176,7 +192,7 @@ int cmd_dump(const std::string& file, bool markdown) {
 
 int usage() {
   std::cerr << "usage: pdf_bench run [--runs N] [--out FILE] PDF...\n"
-               "       pdf_bench dump PDF [--markdown]\n"
+               "       pdf_bench dump PDF [--markdown] [--no-outline]\n"
                "       pdf_bench extract PDF\n";
   return 2;
 }
@@ -193,7 +209,12 @@ int main(int argc, char** argv) {
       std::printf("%zu sections\n", doc.sections.size());
       return 0;
     }
-    if (cmd == "dump" && args.size() >= 2) return cmd_dump(args[1], args.size() > 2 && args[2] == "--markdown");
+    if (cmd == "dump" && args.size() >= 2) {
+      const auto has = [&](const char* flag) {
+        return std::find(args.begin() + 2, args.end(), flag) != args.end();
+      };
+      return cmd_dump(args[1], has("--markdown"), has("--no-outline"));
+    }
     if (cmd == "run") {
       int runs = 5;
       std::string out;

@@ -6,6 +6,7 @@
 #include "config/log.hpp"
 #include "http/auth.hpp"
 #include "http/content_routes.hpp"
+#include "http/lesson_routes.hpp"
 #include "http/errors.hpp"
 #include "http/job_routes.hpp"
 #include "http/router.hpp"
@@ -51,6 +52,7 @@ void server::install_routes() {
   add_job_routes(r, node_, *auth_);
   add_content_routes(r, node_, *auth_);
   add_upload_route(r, node_, *auth_);
+  add_lesson_routes(r, node_, *auth_);
 
   http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;

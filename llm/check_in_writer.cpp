@@ -15,7 +15,9 @@ constexpr size_t max_question_words = 50;
 constexpr size_t max_option_bytes = 60;
 constexpr size_t distractor_pool = 12;
 
-bool same_text(const std::string& a, const std::string& b) { return to_lower(a) == to_lower(b); }
+bool same_text(const std::string& a, const std::string& b) {
+  return to_lower(a) == to_lower(b);
+}
 
 /// The first UTF-8 character of `s`.
 std::string first_char(const std::string& s) {
@@ -110,8 +112,8 @@ std::vector<std::string> check_in_writer::distractors(const term& t, size_t sent
     if (fits(terms_[c])) pool.push_back(c);
   for (int pass = 0; pass < 2 && pool.size() < distractor_pool; ++pass) {
     for (size_t i = 0; i < terms_.size() && pool.size() < distractor_pool; ++i) {
-      bool same_kind = terms_[i].proper == t.proper &&
-                       (terms_[i].words.size() > 1) == (t.words.size() > 1);
+      bool same_kind =
+          terms_[i].proper == t.proper && (terms_[i].words.size() > 1) == (t.words.size() > 1);
       if ((pass == 0) != same_kind) continue;
       if (std::find(pool.begin(), pool.end(), i) == pool.end() && fits(terms_[i]))
         pool.push_back(i);
@@ -134,9 +136,9 @@ std::vector<std::string> check_in_writer::distractors(const term& t, size_t sent
   return out;
 }
 
-std::vector<std::string> check_in_writer::fallback_words(const term& t, size_t sentence_index,
-                                                         size_t needed,
-                                                         const std::vector<std::string>& taken) const {
+std::vector<std::string> check_in_writer::fallback_words(
+    const term& t, size_t sentence_index, size_t needed,
+    const std::vector<std::string>& taken) const {
   std::vector<std::string> out;
   const sentence& question = m_.sentences[sentence_index];
   for (const auto& s : m_.sentences) {
@@ -167,7 +169,8 @@ std::string check_in_writer::hint_for(const term& t, size_t question_sentence) c
   }
   std::string start = "the answer starts with \"" + first_char(t.display) + "\"";
   size_t h = m_.sentences[question_sentence].heading;
-  if (h != sentence::npos && to_lower(m_.headings[h]).find(to_lower(t.display)) == std::string::npos)
+  if (h != sentence::npos &&
+      to_lower(m_.headings[h]).find(to_lower(t.display)) == std::string::npos)
     return "Look at the part about \"" + m_.headings[h] + "\"; " + start + ".";
   std::string words = t.words.size() == 1 ? "one word" : std::to_string(t.words.size()) + " words";
   start[0] = 'T';

@@ -16,7 +16,7 @@ class check_in_writer {
   /// `terms` best first; `concepts` the indexes of the terms that became concepts.
   check_in_writer(const text_model& m, const std::vector<term>& terms,
                   const std::vector<size_t>& concepts)
-    : m_(m), terms_(terms), concepts_(concepts) {}
+      : m_(m), terms_(terms), concepts_(concepts) {}
 
   /// A fill-in-the-blank question about terms[term_index], or nullopt when the text has
   /// no fitting sentence or not enough other terms. `ordinal` varies wording and choice.

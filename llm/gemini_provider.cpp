@@ -28,7 +28,8 @@ class gemini_provider final : public remote_provider {
                       (options().stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
     http_request r = base_request(std::move(url));
     r.headers.push_back("Content-Type: application/json");
-    r.headers.push_back(options().stream ? "Accept: text/event-stream" : "Accept: application/json");
+    r.headers.push_back(options().stream ? "Accept: text/event-stream"
+                                         : "Accept: application/json");
     r.headers.push_back("x-goog-api-key: " + options().api_key);
 
     rapidjson::StringBuffer buffer;
@@ -90,8 +91,7 @@ class gemini_provider final : public remote_provider {
       if (fb.HasMember("blockReason") && fb["blockReason"].IsString())
         out.refusal = std::string("blockReason ") + fb["blockReason"].GetString();
     }
-    if (!doc.HasMember("candidates") || !doc["candidates"].IsArray() ||
-        doc["candidates"].Empty())
+    if (!doc.HasMember("candidates") || !doc["candidates"].IsArray() || doc["candidates"].Empty())
       return out;
     const auto& candidate = doc["candidates"][0];
     if (!candidate.IsObject()) return out;

@@ -4,7 +4,9 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <ctime>
 #include <exception>
 #include <memory>
@@ -13,7 +15,7 @@
 namespace jobserver::llm {
 namespace {
 
-constexpr size_t max_error_body = 64 * 1024;
+constexpr size_t max_error_body = size_t{64} * 1024;
 
 struct transfer {
   CURL* curl = nullptr;
@@ -25,6 +27,11 @@ struct transfer {
   std::string error_body;
   bool cancelled = false;
   bool too_large = false;
+  // Stall detection: the time the byte count last changed.
+  long stall_ms = 0;
+  curl_off_t last_bytes = -1;
+  std::chrono::steady_clock::time_point last_change;
+  bool stalled = false;
   std::exception_ptr failure;
 };
 
@@ -91,8 +98,16 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
-int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+int on_progress(void* user, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
   auto* t = static_cast<transfer*>(user);
+  auto now = std::chrono::steady_clock::now();
+  if (dlnow + ulnow != t->last_bytes) {
+    t->last_bytes = dlnow + ulnow;
+    t->last_change = now;
+  } else if (t->stall_ms > 0 && now - t->last_change > std::chrono::milliseconds(t->stall_ms)) {
+    t->stalled = true;
+    return 1;
+  }
   try {
     if (*t->should_stop && (*t->should_stop)()) {
       t->cancelled = true;
@@ -140,8 +155,9 @@ http_result http_post(const http_request& request,
   t.on_data = &on_data;
   t.should_stop = &should_stop;
   t.max_bytes = request.max_response_bytes;
+  t.stall_ms = request.stall_timeout_ms;
+  t.last_change = std::chrono::steady_clock::now();
   char errbuf[CURL_ERROR_SIZE] = {0};
-  long stall_s = std::max(1L, (request.stall_timeout_ms + 999) / 1000);
 
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
@@ -152,8 +168,13 @@ http_result http_post(const http_request& request,
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, request.connect_timeout_ms);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, request.total_timeout_ms);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, stall_s);
+  if (request.stall_timeout_ms > 0) {
+    // libcurl's low-speed limit averages over a few seconds; the progress callback
+    // below notices a stall sooner and exactly. Both count the wait for the first byte.
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                     std::max(1L, (request.stall_timeout_ms + 999) / 1000));
+  }
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -181,10 +202,13 @@ http_result http_post(const http_request& request,
   if (t.cancelled) {
     result.outcome = http_outcome::cancelled;
     result.error = "cancelled";
+  } else if (t.stalled) {
+    result.outcome = http_outcome::timed_out;
+    result.error = "no data for " + std::to_string(request.stall_timeout_ms) + " ms";
   } else if (t.too_large) {
     result.outcome = http_outcome::too_large;
-    result.error = "the answer is larger than " +
-                   std::to_string(request.max_response_bytes / 1024) + " KB";
+    result.error =
+        "the answer is larger than " + std::to_string(request.max_response_bytes / 1024) + " KB";
   } else if (code == CURLE_OPERATION_TIMEDOUT) {
     result.outcome = http_outcome::timed_out;
     result.error = detail;

@@ -15,7 +15,7 @@ struct http_request {
   std::string body;
   long connect_timeout_ms = 5000;
   long total_timeout_ms = 120000;
-  long stall_timeout_ms = 30000;  // abort when nothing arrives for this long
+  long stall_timeout_ms = 30000;  // abort when nothing arrives for this long; 0: never
   size_t max_response_bytes = size_t{4} << 20;
 };
 
@@ -29,10 +29,10 @@ enum class http_outcome {
 
 struct http_result {
   http_outcome outcome = http_outcome::network_error;
-  long status = 0;            // HTTP status, 0 when none arrived
-  long retry_after_ms = -1;   // the answer's Retry-After, -1 when absent
-  std::string error_body;     // the first 64 KB of a non-2xx answer
-  std::string error;          // what went wrong, for outcomes other than done
+  long status = 0;           // HTTP status, 0 when none arrived
+  long retry_after_ms = -1;  // the answer's Retry-After, -1 when absent
+  std::string error_body;    // the first 64 KB of a non-2xx answer
+  std::string error;         // what went wrong, for outcomes other than done
 };
 
 /// POSTs `request` with libcurl. The bytes of a 2xx answer go to `on_data` as they arrive;

@@ -120,10 +120,9 @@ check_in read_check_in(const json_value& obj) {
   check_in c;
   c.question = text_of(obj, {"question", "prompt", "q"});
   c.options = strings_of(obj, {"options", "choices", "answers"});
-  c.expected_answer = resolve_answer(
-      member(obj, {"expected_answer", "expectedAnswer", "correct_answer", "correctAnswer",
-                   "answer"}),
-      c.options);
+  c.expected_answer = resolve_answer(member(obj, {"expected_answer", "expectedAnswer",
+                                                  "correct_answer", "correctAnswer", "answer"}),
+                                     c.options);
   c.hint = text_of(obj, {"hint", "clue"});
   return c;
 }
@@ -134,10 +133,10 @@ concept_t read_concept(const json_value& obj) {
   c.explanation = text_of(obj, {"explanation", "description", "definition"});
   c.examples = strings_of(obj, {"examples", "example"});
   c.formulas = strings_of(obj, {"formulas", "formulae", "equations", "formula"});
-  c.important_notes = strings_of(obj, {"important_notes", "importantNotes", "notes",
-                                       "key_points", "keyPoints"});
-  if (const json_value* qs = member(obj, {"check_ins", "checkIns", "checkins", "questions",
-                                          "quiz"});
+  c.important_notes =
+      strings_of(obj, {"important_notes", "importantNotes", "notes", "key_points", "keyPoints"});
+  if (const json_value* qs =
+          member(obj, {"check_ins", "checkIns", "checkins", "questions", "quiz"});
       qs != nullptr && qs->IsArray()) {
     for (const auto& q : qs->GetArray())
       if (q.IsObject()) c.check_ins.push_back(read_check_in(q));

@@ -34,7 +34,7 @@ double shared_share(const std::vector<size_t>& a, const std::vector<size_t>& b) 
 class lesson_writer {
  public:
   lesson_writer(const lesson_request& r, const text_model& m, const std::vector<term>& terms)
-    : request_(r), m_(m), terms_(terms), check_ins_(m, terms, chosen_) {}
+      : request_(r), m_(m), terms_(terms), check_ins_(m, terms, chosen_) {}
 
   lesson write() {
     choose_concepts();
@@ -65,8 +65,8 @@ class lesson_writer {
       const term& t = terms_[i];
       bool duplicate = std::any_of(chosen_.begin(), chosen_.end(), [&](size_t c) {
         const term& u = terms_[c];
-        return to_lower(u.display) == to_lower(t.display) ||
-               abbreviates(u, t) || abbreviates(t, u) ||
+        return to_lower(u.display) == to_lower(t.display) || abbreviates(u, t) ||
+               abbreviates(t, u) ||
                (overlaps(u, t) && shared_share(u.sentences, t.sentences) >= 0.6);
       });
       if (!duplicate) chosen_.push_back(i);
@@ -130,7 +130,8 @@ class lesson_writer {
   /// The most central one or two sentences of every paragraph, paragraphs kept apart.
   std::string explanation() const {
     std::map<size_t, std::vector<size_t>> paragraphs;
-    for (size_t s = 0; s < m_.sentences.size(); ++s) paragraphs[m_.sentences[s].paragraph].push_back(s);
+    for (size_t s = 0; s < m_.sentences.size(); ++s)
+      paragraphs[m_.sentences[s].paragraph].push_back(s);
     std::string out;
     for (const auto& [p, sentences] : paragraphs) {
       std::string part = join(best(sentences, sentences.size() >= 4 ? 2 : 1));
@@ -154,7 +155,8 @@ class lesson_writer {
       if (has_example_cue(lower) && c.examples.size() < max_items) c.examples.push_back(sen.text);
       if (has_note_cue(lower) && c.important_notes.size() < max_items)
         c.important_notes.push_back(sen.text);
-      if (s == t.definition || sen.formula || has_example_cue(lower) || has_note_cue(lower)) continue;
+      if (s == t.definition || sen.formula || has_example_cue(lower) || has_note_cue(lower))
+        continue;
       if (picks.size() < 4 && chars + sen.text.size() <= max_concept_explanation) {
         picks.push_back(s);
         chars += sen.text.size();
@@ -249,6 +251,8 @@ class offline_provider final : public provider {
 
 }  // namespace
 
-std::unique_ptr<provider> make_offline_provider() { return std::make_unique<offline_provider>(); }
+std::unique_ptr<provider> make_offline_provider() {
+  return std::make_unique<offline_provider>();
+}
 
 }  // namespace jobserver::llm

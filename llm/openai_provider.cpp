@@ -43,8 +43,10 @@ class openai_provider final : public remote_provider {
     std::string base = options().base_url.empty() ? default_base_url : options().base_url;
     http_request r = base_request(base + "/chat/completions");
     r.headers.push_back("Content-Type: application/json");
-    r.headers.push_back(options().stream ? "Accept: text/event-stream" : "Accept: application/json");
-    if (!options().api_key.empty()) r.headers.push_back("Authorization: Bearer " + options().api_key);
+    r.headers.push_back(options().stream ? "Accept: text/event-stream"
+                                         : "Accept: application/json");
+    if (!options().api_key.empty())
+      r.headers.push_back("Authorization: Bearer " + options().api_key);
 
     rapidjson::StringBuffer buffer;
     json_writer w{buffer};

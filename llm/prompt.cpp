@@ -47,7 +47,9 @@ constexpr const char* check_in_rules = R"(
 constexpr const char* no_check_in_rule = R"(
 - check_ins is an empty array in every concept.)";
 
-std::string string_schema() { return R"({"type":"STRING"})"; }
+std::string string_schema() {
+  return R"({"type":"STRING"})";
+}
 std::string array_of(const std::string& item) {
   return R"({"type":"ARRAY","items":)" + item + "}";
 }
@@ -92,14 +94,13 @@ prompt build_prompt(const lesson_request& request, const std::string& previous_p
 
 std::string gemini_response_schema(bool include_check_ins) {
   std::string s = string_schema();
-  std::string check_in =
-      R"({"type":"OBJECT","properties":{"question":)" + s + R"(,"options":)" + array_of(s) +
-      R"(,"expected_answer":)" + s + R"(,"hint":)" + s +
-      R"(},"required":["question","options","expected_answer","hint"]})";
+  std::string check_in = R"({"type":"OBJECT","properties":{"question":)" + s + R"(,"options":)" +
+                         array_of(s) + R"(,"expected_answer":)" + s + R"(,"hint":)" + s +
+                         R"(},"required":["question","options","expected_answer","hint"]})";
   std::string concept_schema =
       R"({"type":"OBJECT","properties":{"name":)" + s + R"(,"explanation":)" + s +
-      R"(,"examples":)" + array_of(s) + R"(,"formulas":)" + array_of(s) +
-      R"(,"important_notes":)" + array_of(s) + R"(,"check_ins":)" + array_of(check_in) +
+      R"(,"examples":)" + array_of(s) + R"(,"formulas":)" + array_of(s) + R"(,"important_notes":)" +
+      array_of(s) + R"(,"check_ins":)" + array_of(check_in) +
       R"(},"required":["name","explanation","examples","formulas","important_notes")" +
       (include_check_ins ? R"(,"check_ins"]})" : R"(]})");
   return R"({"type":"OBJECT","properties":{"topic":)" + s + R"(,"summary":)" + s +

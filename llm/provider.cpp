@@ -44,6 +44,17 @@ void check_timeouts(const provider_options& o) {
 
 }  // namespace
 
+provider_options options_from_settings(const config::settings& s) {
+  provider_options o;
+  o.provider = s.llm_provider;
+  o.base_url = s.llm_base_url;
+  o.model = s.llm_model;
+  std::string kind = to_lower(trim(s.llm_provider));
+  if (kind == "gemini") o.api_key = s.gemini_api_key;
+  if (kind == "openai") o.api_key = s.openai_api_key;
+  return o;
+}
+
 std::unique_ptr<provider> make_provider(const provider_options& options) {
   std::string kind = to_lower(trim(options.provider));
   if (kind.empty() || kind == "offline" || kind == "extractive") return make_offline_provider();
@@ -63,12 +74,14 @@ std::unique_ptr<provider> make_provider(const provider_options& options) {
 
   if (kind == "gemini") {
     if (checked.api_key.empty()) invalid("LLM_PROVIDER=gemini needs GEMINI_API_KEY");
-    logger("llm")->debug("gemini provider, model {}", checked.model.empty() ? "(default)" : checked.model);
+    logger("llm")->debug("gemini provider, model {}",
+                         checked.model.empty() ? "(default)" : checked.model);
     return make_gemini_provider(checked);
   }
   if (checked.api_key.empty() && checked.base_url.empty())
     invalid("LLM_PROVIDER=openai needs OPENAI_API_KEY (or LLM_BASE_URL for a local server)");
-  logger("llm")->debug("openai provider, model {}", checked.model.empty() ? "(default)" : checked.model);
+  logger("llm")->debug("openai provider, model {}",
+                       checked.model.empty() ? "(default)" : checked.model);
   return make_openai_provider(checked);
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/errors.hpp"
+#include "config/settings.hpp"
 
 namespace jobserver::llm {
 
@@ -63,8 +64,8 @@ class provider {
   virtual std::string name() const = 0;
 
   /// Returns a validated lesson, or throws app_error:
-  /// - transient (errc::unavailable for network errors, errc::upstream_failed for 429 and
-  ///   5xx; transient() == true) when the HTTP retries are exhausted;
+  /// - transient (errc::unavailable for network errors and timeouts, errc::upstream_failed
+  ///   for 429, 408 and 5xx; transient() == true) when the HTTP retries are exhausted;
   /// - permanent (errc::upstream_failed) for a 4xx other than 429, or an answer that is not
   ///   a valid lesson 3 times in a row ("... (after 3 attempts)");
   /// - errc::cancelled when hooks.should_stop() returned true;
@@ -79,7 +80,8 @@ struct provider_options {
   std::string api_key;
   long connect_timeout_ms = 5000;
   long total_timeout_ms = 120000;
-  /// A transfer that receives nothing for this long is aborted (and retried).
+  /// A streamed transfer that receives nothing for this long (the wait for the first
+  /// byte included) is aborted and retried. A whole answer has only the total timeout.
   long stall_timeout_ms = 30000;
   int max_http_retries = 4;
   long backoff_base_ms = 500;
@@ -88,6 +90,10 @@ struct provider_options {
   /// Stream the answer (SSE) so that on_partial sees the text as it arrives.
   bool stream = true;
 };
+
+/// The options the server's settings give: LLM_PROVIDER, LLM_BASE_URL, LLM_MODEL and the
+/// key of that provider (GEMINI_API_KEY or OPENAI_API_KEY); timeouts keep their defaults.
+provider_options options_from_settings(const config::settings& s);
 
 /// The provider named by `options.provider`. Throws app_error(errc::invalid_input, one
 /// line naming the variable) when a key is needed and missing: gemini needs

@@ -32,8 +32,8 @@ bool sleep_unless_stopped(long ms, const generation_hooks& hooks) {
   while (std::chrono::steady_clock::now() < until) {
     if (stop_requested(hooks)) return false;
     auto left = until - std::chrono::steady_clock::now();
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        left, std::chrono::milliseconds(50)));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(50)));
   }
   return !stop_requested(hooks);
 }
@@ -73,7 +73,8 @@ http_request remote_provider::base_request(std::string url) const {
   r.url = std::move(url);
   r.connect_timeout_ms = options_.connect_timeout_ms;
   r.total_timeout_ms = options_.total_timeout_ms;
-  r.stall_timeout_ms = options_.stall_timeout_ms;
+  // A whole (not streamed) answer may take long to write: only the total timeout applies.
+  r.stall_timeout_ms = options_.stream ? options_.stall_timeout_ms : 0;
   return r;
 }
 
@@ -122,8 +123,10 @@ remote_provider::answer remote_provider::fetch_answer(const http_request& reques
     errc code = errc::upstream_failed;
     long wait = -1;
     switch (r.outcome) {
-      case http_outcome::cancelled: throw_cancelled(name());
-      case http_outcome::too_large: return {"", r.error};
+      case http_outcome::cancelled:
+        throw_cancelled(name());
+      case http_outcome::too_large:
+        return {"", r.error};
       case http_outcome::timed_out:
       case http_outcome::network_error:
         code = errc::unavailable;
@@ -146,7 +149,8 @@ remote_provider::answer remote_provider::fetch_answer(const http_request& reques
           }
           if (stream_error.empty()) {
             if (text.empty() && !refusal.empty())
-              return {"", "the model declined (" + safe_excerpt(refusal, 120, options_.api_key) + ")"};
+              return {"",
+                      "the model declined (" + safe_excerpt(refusal, 120, options_.api_key) + ")"};
             return {text, ""};
           }
           failure = "error in the answer (" +
@@ -154,18 +158,19 @@ remote_provider::answer remote_provider::fetch_answer(const http_request& reques
         } else if (r.status == 429) {
           failure = "rate limited (" + error_message(r) + ")";
           if (r.retry_after_ms >= 0) wait = std::min(r.retry_after_ms, options_.max_retry_wait_ms);
-        } else if (r.status >= 500) {
+        } else if (r.status >= 500 || r.status == 408) {
           failure = "server error (" + error_message(r) + ")";
         } else {
-          throw app_error(errc::upstream_failed, name() + ": request rejected (" +
-                                                     error_message(r) + ")", false);
+          throw app_error(errc::upstream_failed,
+                          name() + ": request rejected (" + error_message(r) + ")", false);
         }
         break;
     }
 
     if (retry >= options_.max_http_retries) {
-      throw app_error(code, name() + ": " + failure + " (after " + std::to_string(requests_made) +
-                                " requests)", true);
+      throw app_error(
+          code, name() + ": " + failure + " (after " + std::to_string(requests_made) + " requests)",
+          true);
     }
     if (wait < 0) wait = backoff_ms(retry);
     log->warn("{}: request {} failed: {}; retrying in {} ms", name(), requests_made, failure, wait);
@@ -186,8 +191,9 @@ lesson remote_provider::generate(const lesson_request& request, const generation
     problem = a.problem;
     if (problem.empty()) {
       std::optional<lesson> parsed = from_json(a.text);
-      problem = parsed ? check_answer(*parsed, request)
-                       : (a.text.empty() ? "the answer was empty" : "the answer was not a JSON lesson");
+      problem =
+          parsed ? check_answer(*parsed, request)
+                 : (a.text.empty() ? "the answer was empty" : "the answer was not a JSON lesson");
       if (problem.empty()) return std::move(*parsed);
     }
     if (attempt == max_answers) break;
@@ -195,6 +201,7 @@ lesson remote_provider::generate(const lesson_request& request, const generation
     if (hooks.on_retry) hooks.on_retry(requests_made + 1, "invalid answer: " + problem);
     if (stop_requested(hooks)) throw_cancelled(name());
   }
+  problem = safe_excerpt(problem, 300, options_.api_key);
   throw app_error(errc::upstream_failed,
                   name() + ": the model did not write a valid lesson: " + problem + " (after " +
                       std::to_string(max_answers) + " attempts)",

@@ -12,7 +12,7 @@ namespace jobserver::llm {
 class sse_parser {
  public:
   explicit sse_parser(std::function<void(const std::string& data)> on_event)
-    : on_event_(std::move(on_event)) {}
+      : on_event_(std::move(on_event)) {}
 
   void feed(std::string_view bytes);
   /// Ends the stream: an event that was not followed by a blank line is delivered too.

@@ -63,9 +63,9 @@ bool content_word(const token& t) {
 
 bool is_participle(const std::string& w) {
   static const std::set<std::string, std::less<>> words = {
-      "sent", "made", "known", "given", "taken", "seen", "done", "found", "built", "held",
-      "kept", "lost", "set", "put", "shown", "written", "broken", "chosen", "driven", "split",
-      "not", "often", "also", "usually", "then", "being"};
+      "sent",   "made",  "known", "given", "taken", "seen",    "done",    "found",  "built",
+      "held",   "kept",  "lost",  "set",   "put",   "shown",   "written", "broken", "chosen",
+      "driven", "split", "not",   "often", "also",  "usually", "then",    "being"};
   return words.count(w) > 0 || (w.size() > 4 && w.compare(w.size() - 2, 2, "ed") == 0);
 }
 
@@ -145,7 +145,8 @@ class finder {
     for (size_t v = 1; v < toks.size() && v <= 8; ++v) {
       const std::string& w = toks[v].norm;
       if ((w == "called" || w == "termed" || w == "named" ||
-           (w == "as" && toks[v - 1].norm == "known")) && v + 1 < toks.size()) {
+           (w == "as" && toks[v - 1].norm == "known")) &&
+          v + 1 < toks.size()) {
         size_t end = v + 1;
         while (end < toks.size() && end - v <= 4 && !is_stopword(toks[end].norm) &&
                (end == v + 1 || joined(s, end - 1)))
@@ -153,12 +154,12 @@ class finder {
         if (auto* c = add_span(toks, v + 1, end)) mark_defined(*c, index);
         return;
       }
-      bool verb = w == "mean" || w == "denote" || (w == "refer" && v + 1 < toks.size() &&
-                                                    toks[v + 1].norm == "to");
+      bool verb = w == "mean" || w == "denote" ||
+                  (w == "refer" && v + 1 < toks.size() && toks[v + 1].norm == "to");
       if ((w == "is" || w == "are") && v + 1 < toks.size()) {
         const std::string& next = toks[v + 1].norm;
-        verb = next == "a" || next == "an" || next == "the" || next == "one" ||
-               next == "defined" || (!is_stopword(next) && !is_participle(next));
+        verb = next == "a" || next == "an" || next == "the" || next == "one" || next == "defined" ||
+               (!is_stopword(next) && !is_participle(next));
       }
       if (!verb) continue;
       size_t start = 0;  // the clause: after the last comma, colon or bracket
@@ -166,8 +167,8 @@ class finder {
         auto g = s.gap(k - 1, k);
         if (g.find_first_of(",:;()") != std::string_view::npos) start = k;
       }
-      while (start < v && (toks[start].norm == "the" || toks[start].norm == "a" ||
-                           toks[start].norm == "an"))
+      while (start < v &&
+             (toks[start].norm == "the" || toks[start].norm == "a" || toks[start].norm == "an"))
         ++start;
       bool plain = true;
       for (size_t k = start; k + 1 < v; ++k) plain = plain && joined(s, k);
@@ -223,15 +224,18 @@ class finder {
           for (size_t k = i; k <= last; ++k) key += (k == i ? "" : " ") + toks[k].norm;
           if (!seen.insert(key).second) continue;
           auto& entry = counts[key];
-          if (++entry.first == 1) entry.second.assign(toks.begin() + i, toks.begin() + last + 1);
+          if (++entry.first == 1)
+            entry.second.assign(toks.begin() + static_cast<std::ptrdiff_t>(i),
+                                toks.begin() + static_cast<std::ptrdiff_t>(last + 1));
         }
       }
     }
     std::vector<std::pair<size_t, std::string>> ranked;
     for (const auto& [key, entry] : counts)
       if (entry.first >= 2) ranked.emplace_back(entry.first, key);
-    std::sort(ranked.begin(), ranked.end(),
-              [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
     if (ranked.size() > 2 * max_terms) ranked.resize(2 * max_terms);
     for (const auto& [n, key] : ranked) {
       const auto& toks = counts[key].second;
@@ -253,7 +257,8 @@ class finder {
   static bool in_phrase(const sentence& s, size_t i, const std::unordered_set<std::string>& pairs) {
     const auto& toks = s.tokens;
     return (i > 0 && joined(s, i - 1) && pairs.count(toks[i - 1].norm + " " + toks[i].norm)) ||
-           (i + 1 < toks.size() && joined(s, i) && pairs.count(toks[i].norm + " " + toks[i + 1].norm));
+           (i + 1 < toks.size() && joined(s, i) &&
+            pairs.count(toks[i].norm + " " + toks[i + 1].norm));
   }
 
   void add_every_word() {
@@ -290,8 +295,8 @@ class finder {
           ++free_sentences;
           last_free = si;
         }
-        std::string form = s.text.substr(s.tokens[ti].begin,
-                                         s.tokens[ti + c.words.size() - 1].end - s.tokens[ti].begin);
+        std::string form = s.text.substr(
+            s.tokens[ti].begin, s.tokens[ti + c.words.size() - 1].end - s.tokens[ti].begin);
         auto& f = forms.try_emplace(form, 0.0, forms.size()).first->second;
         f.first += ti == 0 ? 1.0 : 2.0;
       }

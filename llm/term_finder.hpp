@@ -9,10 +9,10 @@ namespace jobserver::llm {
 
 /// A key term of a text, found by the offline lesson writer.
 struct term {
-  std::string key;                 // normalized words joined by ' '
-  std::vector<std::string> words;  // normalized words
-  std::string display;             // the term as the text writes it
-  std::vector<size_t> sentences;   // the sentences that mention it, ascending
+  std::string key;                     // normalized words joined by ' '
+  std::vector<std::string> words;      // normalized words
+  std::string display;                 // the term as the text writes it
+  std::vector<size_t> sentences;       // the sentences that mention it, ascending
   size_t definition = sentence::npos;  // a sentence that defines it
   size_t first_token = 0;              // where it first appears in sentences[0]
   double score = 0;

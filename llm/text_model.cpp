@@ -10,8 +10,12 @@
 namespace jobserver::llm {
 namespace {
 
-bool is_upper(char ch) { return ch >= 'A' && ch <= 'Z'; }
-bool is_alnum(char ch) { return std::isalnum(static_cast<unsigned char>(ch)) != 0; }
+bool is_upper(char ch) {
+  return ch >= 'A' && ch <= 'Z';
+}
+bool is_alnum(char ch) {
+  return std::isalnum(static_cast<unsigned char>(ch)) != 0;
+}
 
 /// UTF-8 punctuation and symbols that separate words: U+2000-U+206F (dashes, quotes,
 /// ellipsis) and U+2190-U+23FF (arrows, mathematical operators). Returns its byte length
@@ -35,9 +39,18 @@ bool word_byte(std::string_view s, size_t i) {
 
 /// Whether a sentence reads as an equation: '=' or a math symbol, and not long prose.
 bool looks_like_formula(const std::string& text, size_t words) {
-  static const char* symbols[] = {"=", "\xE2\x88\x91", "\xE2\x88\xAB", "\xE2\x88\x9A",
-                                  "\xE2\x89\xA4", "\xE2\x89\xA5", "\xE2\x89\x88", "\xE2\x89\xA0",
-                                  "\xE2\x86\x92", "\xC3\x97", "\xC3\xB7", "\xE2\x88\x82"};
+  static const char* symbols[] = {"=",
+                                  "\xE2\x88\x91",
+                                  "\xE2\x88\xAB",
+                                  "\xE2\x88\x9A",
+                                  "\xE2\x89\xA4",
+                                  "\xE2\x89\xA5",
+                                  "\xE2\x89\x88",
+                                  "\xE2\x89\xA0",
+                                  "\xE2\x86\x92",
+                                  "\xC3\x97",
+                                  "\xC3\xB7",
+                                  "\xE2\x88\x82"};
   if (words > 30) return false;
   if (std::count(text.begin(), text.end(), '$') >= 2) return true;  // $LaTeX$
   for (const char* sym : symbols)
@@ -159,17 +172,18 @@ class reader {
         if (looks_like_formula(line, 0)) add_sentence(line, true);
         continue;
       }
-      if (line.empty()) {
+      bool table_or_rule =
+          !line.empty() && (line[0] == '|' || line.find_first_not_of("-=_*") == std::string::npos);
+      if (line.empty() || table_or_rule) {
         flush();
       } else if (line[0] == '#') {
         flush();
         size_t level = line.find_first_not_of('#');
         std::vector<std::string> ignored;
-        std::string title = trim(strip_inline(line.substr(level == std::string::npos ? line.size() : level), ignored));
+        std::string title = trim(
+            strip_inline(line.substr(level == std::string::npos ? line.size() : level), ignored));
         while (!title.empty() && title.back() == '#') title.pop_back();
         if (!trim(title).empty()) model_.headings.push_back(trim(title));
-      } else if (line[0] == '|' || line.find_first_not_of("-=_*") == std::string::npos) {
-        flush();  // tables and rules
       } else if (line.size() < 160 && looks_like_formula(line, tokenize(line).size()) &&
                  tokenize(line).size() <= 12) {
         flush();  // an equation on a line of its own
@@ -262,6 +276,8 @@ std::vector<token> tokenize(std::string_view text) {
   return out;
 }
 
-text_model read_text(std::string_view markdown) { return reader{}.run(markdown); }
+text_model read_text(std::string_view markdown) {
+  return reader{}.run(markdown);
+}
 
 }  // namespace jobserver::llm

@@ -9,7 +9,7 @@ namespace jobserver::llm {
 
 /// A word of a sentence.
 struct token {
-  std::string norm;   // normalize_word() of the word
+  std::string norm;    // normalize_word() of the word
   uint32_t begin = 0;  // byte offsets in the sentence's text
   uint32_t end = 0;
   bool capitalised = false;  // starts with an ASCII capital letter
@@ -19,7 +19,7 @@ struct token {
 struct sentence {
   std::string text;  // plain text, Markdown removed
   std::vector<token> tokens;
-  size_t paragraph = 0;  // index of the paragraph or list item it came from
+  size_t paragraph = 0;   // index of the paragraph or list item it came from
   size_t heading = npos;  // index into text_model::headings, npos before any heading
   bool formula = false;   // an equation rather than prose
   static constexpr size_t npos = static_cast<size_t>(-1);

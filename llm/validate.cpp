@@ -11,7 +11,9 @@ constexpr size_t min_concepts = 1;
 constexpr size_t max_concepts = 15;
 constexpr size_t options_per_check_in = 4;
 
-bool blank(const std::string& s) { return trim(s).empty(); }
+bool blank(const std::string& s) {
+  return trim(s).empty();
+}
 
 std::string validate_check_in(const check_in& q, const std::string& where) {
   if (blank(q.question)) return where + " has an empty question";
@@ -43,7 +45,8 @@ std::string validate(const lesson& l) {
     const auto& c = l.concepts[i];
     std::string where = "concept " + std::to_string(i + 1);
     if (blank(c.name)) return where + " has an empty name";
-    if (blank(c.explanation)) return where + " (" + utf8_prefix(c.name, 60) + ") has an empty explanation";
+    if (blank(c.explanation))
+      return where + " (" + utf8_prefix(c.name, 60) + ") has an empty explanation";
     for (size_t j = 0; j < c.check_ins.size(); ++j) {
       auto reason = validate_check_in(c.check_ins[j], where + " check-in " + std::to_string(j + 1));
       if (!reason.empty()) return reason;

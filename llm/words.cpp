@@ -20,66 +20,81 @@ word_set normalized(std::initializer_list<const char*> list) {
 }
 
 const word_set& stopwords() {
-  static const word_set words = normalized({
-      "a", "about", "above", "across", "after", "again", "against", "all", "almost", "along",
-      "already", "also", "although", "always", "among", "an", "and", "another", "any",
-      "anything", "are", "around", "as", "at", "back", "be", "became", "because", "become",
-      "becomes", "been", "before", "being", "below", "between", "both", "but", "by", "can",
-      "cannot", "could", "did", "do", "does", "doing", "done", "down", "during", "each",
-      "either", "else", "enough", "etc", "even", "ever", "every", "few", "for", "from",
-      "further", "get", "gets", "given", "gives", "go", "goes", "got", "had", "has",
-      "have", "having", "he", "her", "here", "hers", "him", "his", "how", "however", "i",
-      "if", "in", "instead", "into", "is", "it", "its", "itself", "just", "less", "let",
-      "like", "made", "make", "makes", "many", "may", "me", "might", "more", "most", "much",
-      "must", "my", "near", "need", "needs", "neither", "never", "no", "nor", "not", "now",
-      "of", "off", "often", "on", "once", "one", "only", "onto", "or", "other", "others",
-      "otherwise", "our", "out", "over", "own", "per", "perhaps", "put", "quite", "rather",
-      "really", "same", "see", "seen", "several", "shall", "she", "should", "since", "so",
-      "some", "something", "sometimes", "still", "such", "take", "takes", "than", "that",
-      "the", "their", "them", "themselves", "then", "there", "therefore", "these", "they",
-      "this", "those", "though", "through", "thus", "to", "together", "too",
-      "toward", "towards", "two", "three", "under", "unless", "until", "up", "upon", "us",
-      "use", "used", "uses", "using", "usually", "very", "via", "was", "we", "well",
-      "were", "what", "whatever", "when", "where", "whether", "which", "while", "who",
-      "whom", "whose", "why", "will", "with", "within", "without", "would", "yet", "you",
-      "your", "e.g", "i.e", "eg", "ie", "called", "known", "means", "refer", "refers",
-      "describe", "describes", "defined", "include", "includes", "including", "contain",
-      "contains", "allow", "allows", "provide", "provides", "call", "mean", "first",
-      "second", "third", "new", "old", "high", "low", "large", "small", "different",
-      "important", "certain", "main", "same", "various", "specific", "particular", "general",
-      "common", "possible", "able", "whereas", "whose", "note", "always", "every", "four",
-      "five", "six", "seven", "eight", "nine", "ten", "hundred", "thousand", "million",
-      "happens", "happen", "occur", "occurs", "produce", "produces", "require", "requires",
-      "become", "remain", "remains", "keep", "keeps", "known", "shown", "show", "shows"});
+  static const word_set words = normalized(
+      {"a",         "about",    "above",      "across",    "after",      "again",     "against",
+       "all",       "almost",   "along",      "already",   "also",       "although",  "always",
+       "among",     "an",       "and",        "another",   "any",        "anything",  "are",
+       "around",    "as",       "at",         "back",      "be",         "became",    "because",
+       "become",    "becomes",  "been",       "before",    "being",      "below",     "between",
+       "both",      "but",      "by",         "can",       "cannot",     "could",     "did",
+       "do",        "does",     "doing",      "done",      "down",       "during",    "each",
+       "either",    "else",     "enough",     "etc",       "even",       "ever",      "every",
+       "few",       "for",      "from",       "further",   "get",        "gets",      "given",
+       "gives",     "go",       "goes",       "got",       "had",        "has",       "have",
+       "having",    "he",       "her",        "here",      "hers",       "him",       "his",
+       "how",       "however",  "i",          "if",        "in",         "instead",   "into",
+       "is",        "it",       "its",        "itself",    "just",       "less",      "let",
+       "like",      "made",     "make",       "makes",     "many",       "may",       "me",
+       "might",     "more",     "most",       "much",      "must",       "my",        "near",
+       "need",      "needs",    "neither",    "never",     "no",         "nor",       "not",
+       "now",       "of",       "off",        "often",     "on",         "once",      "one",
+       "only",      "onto",     "or",         "other",     "others",     "otherwise", "our",
+       "out",       "over",     "own",        "per",       "perhaps",    "put",       "quite",
+       "rather",    "really",   "same",       "see",       "seen",       "several",   "shall",
+       "she",       "should",   "since",      "so",        "some",       "something", "sometimes",
+       "still",     "such",     "take",       "takes",     "than",       "that",      "the",
+       "their",     "them",     "themselves", "then",      "there",      "therefore", "these",
+       "they",      "this",     "those",      "though",    "through",    "thus",      "to",
+       "together",  "too",      "toward",     "towards",   "two",        "three",     "under",
+       "unless",    "until",    "up",         "upon",      "us",         "use",       "used",
+       "uses",      "using",    "usually",    "very",      "via",        "was",       "we",
+       "well",      "were",     "what",       "whatever",  "when",       "where",     "whether",
+       "which",     "while",    "who",        "whom",      "whose",      "why",       "will",
+       "with",      "within",   "without",    "would",     "yet",        "you",       "your",
+       "e.g",       "i.e",      "eg",         "ie",        "called",     "known",     "means",
+       "refer",     "refers",   "describe",   "describes", "defined",    "include",   "includes",
+       "including", "contain",  "contains",   "allow",     "allows",     "provide",   "provides",
+       "call",      "mean",     "first",      "second",    "third",      "new",       "old",
+       "high",      "low",      "large",      "small",     "different",  "important", "certain",
+       "main",      "same",     "various",    "specific",  "particular", "general",   "common",
+       "possible",  "able",     "whereas",    "whose",     "note",       "always",    "every",
+       "four",      "five",     "six",        "seven",     "eight",      "nine",      "ten",
+       "hundred",   "thousand", "million",    "happens",   "happen",     "occur",     "occurs",
+       "produce",   "produces", "require",    "requires",  "become",     "remain",    "remains",
+       "keep",      "keeps",    "known",      "shown",     "show",       "shows"});
   return words;
 }
 
 const word_set& generic_words() {
-  static const word_set words = normalized({
-      "example", "way", "part", "type", "kind", "number", "amount", "form", "case", "result",
-      "order", "point", "time", "step", "level", "value", "thing", "lot", "set", "fact",
-      "idea", "term", "section", "chapter", "figure", "table", "page", "text", "lesson",
-      "student", "question", "answer", "reason", "end", "start", "side", "area", "place",
-      "instance", "result", "effect", "role", "group", "people", "person", "year", "day",
-      "word", "line", "note", "detail", "information", "other", "aspect", "feature", "item",
-      "list", "many", "much", "lot", "approach", "method", "problem", "rule", "unit",
-      "change", "use", "help", "work", "make", "need", "found", "rate", "size", "total"});
+  static const word_set words = normalized(
+      {"example", "way",    "part",   "type",        "kind",     "number",  "amount",   "form",
+       "case",    "result", "order",  "point",       "time",     "step",    "level",    "value",
+       "thing",   "lot",    "set",    "fact",        "idea",     "term",    "section",  "chapter",
+       "figure",  "table",  "page",   "text",        "lesson",   "student", "question", "answer",
+       "reason",  "end",    "start",  "side",        "area",     "place",   "instance", "result",
+       "effect",  "role",   "group",  "people",      "person",   "year",    "day",      "word",
+       "line",    "note",   "detail", "information", "other",    "aspect",  "feature",  "item",
+       "list",    "many",   "much",   "lot",         "approach", "method",  "problem",  "rule",
+       "unit",    "change", "use",    "help",        "work",     "make",    "need",     "found",
+       "rate",    "size",   "total"});
   return words;
 }
 
 constexpr std::array<const char*, 8> example_cues = {
-    "for example", "e.g.", "such as", "for instance", "an example", "example of",
-    "examples include", "to illustrate"};
+    "for example", "e.g.",       "such as",          "for instance",
+    "an example",  "example of", "examples include", "to illustrate"};
 constexpr std::array<const char*, 12> note_cues = {
-    "must ", "always", "never", "note ", "note:", "note that", "important", "remember",
-    "crucial", "essential", "warning", "be careful"};
+    "must ",     "always",   "never",   "note ",     "note:",   "note that",
+    "important", "remember", "crucial", "essential", "warning", "be careful"};
 
 bool contains_any(const std::string& text, const char* const* begin, const char* const* end) {
-  return std::any_of(begin, end, [&](const char* cue) { return text.find(cue) != std::string::npos; });
+  return std::any_of(begin, end,
+                     [&](const char* cue) { return text.find(cue) != std::string::npos; });
 }
 
 bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -99,9 +114,13 @@ std::string normalize_word(std::string_view word) {
   return w;
 }
 
-bool is_stopword(const std::string& norm) { return stopwords().count(norm) > 0; }
+bool is_stopword(const std::string& norm) {
+  return stopwords().count(norm) > 0;
+}
 
-bool is_generic(const std::string& norm) { return generic_words().count(norm) > 0; }
+bool is_generic(const std::string& norm) {
+  return generic_words().count(norm) > 0;
+}
 
 bool has_example_cue(const std::string& lower_sentence) {
   return contains_any(lower_sentence, example_cues.begin(), example_cues.end());
@@ -113,8 +132,8 @@ bool has_note_cue(const std::string& lower_sentence) {
 
 bool is_abbreviation(const std::string& norm) {
   static const std::set<std::string, std::less<>> words = {
-      "e.g", "i.e", "etc", "vs", "dr", "mr", "mrs", "ms", "prof", "fig", "no", "approx",
-      "al", "cf", "st", "eq", "ca", "resp", "vol", "p", "pp", "ch", "sec", "inc", "ltd", "jr"};
+      "e.g", "i.e", "etc", "vs", "dr",   "mr",  "mrs", "ms", "prof", "fig", "no",  "approx", "al",
+      "cf",  "st",  "eq",  "ca", "resp", "vol", "p",   "pp", "ch",   "sec", "inc", "ltd",    "jr"};
   return words.count(norm) > 0 || (norm.size() == 1 && norm[0] >= 'a' && norm[0] <= 'z');
 }
 

@@ -156,6 +156,11 @@ void mark_headings(std::vector<page_text>& pages, const body_metrics& body) {
       const bool after_number = numbering_only(prev.text) && gap < prev.size * 3.0f &&
                                 !numbering_only(line.text);
       if (same_kind || after_number) {
+        // "Part I" over "Gnuplot" in a larger font: the pair ranks as its larger line.
+        prev.heading = std::min(prev.heading, line.heading);
+        for (std::size_t k = i - 1; k > 0 && page.lines[k].heading_cont; --k) {
+          page.lines[k - 1].heading = prev.heading;
+        }
         line.heading_cont = true;
         line.heading = prev.heading;
       }

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <fstream>
 #include <mutex>
 #include <unordered_map>
@@ -78,6 +79,12 @@ font_traits classify_font(const TextFontInfo* info) {
   t.mono = t.mono || has("mono") || has("courier") || has("cmtt") || has("sftt") ||
            has("typewriter") || has("consolas") || has("pcrr") || has("pcrb") || has("menlo");
   return t;
+}
+
+/// Coordinates and sizes of hostile files can be NaN, infinite or absurd.
+float finite(double v, double limit = 1e6) {
+  if (!std::isfinite(v)) return 0;
+  return static_cast<float>(std::clamp(v, -limit, limit));
 }
 
 bool abort_check(void* data) {
@@ -165,7 +172,7 @@ std::vector<outline_item> poppler_reader::outline() const {
                    kind == destFitBH || kind == destFitR;
     Page* p = doc_->getPage(page);
     if (has_top && p && p->getRotate() == 0) {
-      float top = static_cast<float>(p->getCropBox()->y2 - dest->getTop());
+      float top = finite(p->getCropBox()->y2 - dest->getTop());
       if (top >= 0 && top <= p->getCropHeight()) out.top = top;
     }
   };
@@ -194,8 +201,8 @@ page_text poppler_reader::read_page(int number, const std::function<bool()>& sto
   page_text page;
   page.number = number;
   if (number < 1 || number > pages_ || !doc_->getPage(number)) return page;
-  page.width = static_cast<float>(doc_->getPageCropWidth(number));
-  page.height = static_cast<float>(doc_->getPageCropHeight(number));
+  page.width = finite(doc_->getPageCropWidth(number));
+  page.height = finite(doc_->getPageCropHeight(number));
   if (doc_->getPageRotate(number) % 180 != 0) std::swap(page.width, page.height);
 
   dev_->startPage(number, nullptr, nullptr);  // drops what the previous page left behind
@@ -228,23 +235,23 @@ page_text poppler_reader::read_page(int number, const std::function<bool()>& sto
           chars += static_cast<std::size_t>(n);
           bold += it->second.bold ? static_cast<std::size_t>(n) : 0;
           mono += it->second.mono ? static_cast<std::size_t>(n) : 0;
-          size_sum += w->getFontSize() * n;
-          double x0, y0, x1, y1;
+          size_sum += finite(w->getFontSize(), 1000) * n;
+          double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
           w->getBBox(&x0, &y0, &x1, &y1);
           if (first) {
-            line.x0 = static_cast<float>(x0), line.top = static_cast<float>(y0);
-            line.x1 = static_cast<float>(x1), line.bottom = static_cast<float>(y1);
+            line.x0 = finite(x0), line.top = finite(y0);
+            line.x1 = finite(x1), line.bottom = finite(y1);
             first = false;
           } else {
-            line.x0 = std::min(line.x0, static_cast<float>(x0));
-            line.top = std::min(line.top, static_cast<float>(y0));
-            line.x1 = std::max(line.x1, static_cast<float>(x1));
-            line.bottom = std::max(line.bottom, static_cast<float>(y1));
+            line.x0 = std::min(line.x0, finite(x0));
+            line.top = std::min(line.top, finite(y0));
+            line.x1 = std::max(line.x1, finite(x1));
+            line.bottom = std::max(line.bottom, finite(y1));
           }
         }
         line.text = truncate_utf8(collapse_spaces(line.text), kMaxLineBytes);
         if (line.text.empty() || chars == 0) continue;
-        line.size = static_cast<float>(size_sum / static_cast<double>(chars));
+        line.size = std::max(0.0f, finite(size_sum / static_cast<double>(chars), 1000));
         line.bold = bold * 10 >= chars * 9;
         line.mono = mono * 10 >= chars * 9;
         page_bytes += line.text.size();

@@ -100,6 +100,7 @@ std::vector<split> outline_splits(std::vector<page_text>& pages,
 std::size_t text_bytes_before(const std::vector<page_text>& pages, line_pos end) {
   std::size_t n = 0;
   for (int p = 0; p < static_cast<int>(pages.size()) && line_pos{p, 0} < end; ++p) {
+    if (pages[p].contents) continue;
     const auto& lines = pages[p].lines;
     for (int i = 0; i < static_cast<int>(lines.size()) && line_pos{p, i} < end; ++i) {
       if (!lines[i].furniture && !lines[i].heading && !looks_like_toc_entry(lines[i].text)) {
@@ -116,7 +117,11 @@ std::vector<split> heading_splits(const std::vector<page_text>& pages,
   const int top = top_level(headings);
   if (top == 0) return splits;
   for (const auto& h : headings) {
-    if (h.level == top) splits.push_back({h.pos, clean_name(h.text), h.lines, top, nullptr});
+    // A "Contents" heading over the table of contents is no section of its own (an index
+    // at the end, which looks the same, is).
+    if (h.level == top && !(splits.empty() && pages[h.pos.page].contents)) {
+      splits.push_back({h.pos, clean_name(h.text), h.lines, top, nullptr});
+    }
   }
   if (splits.size() >= 2 && text_bytes_before(pages, splits.front().pos) >= kMinLeadingBytes) {
     splits.insert(splits.begin(), split{{0, 0}, "Introduction", 0, top, nullptr});

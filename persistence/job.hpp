@@ -60,11 +60,14 @@ struct new_job {
   int priority = 5;
   int max_attempts = 0;  // 0: the job type's default
   std::string parent_id;
+  /// When set, at most one unfinished job has this key: creating another answers the
+  /// existing job instead.
+  std::string dedup_key;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, new_job& x) {
-  return f(x.id, x.owner_id, x.type, x.data, x.priority, x.max_attempts, x.parent_id);
+  return f(x.id, x.owner_id, x.type, x.data, x.priority, x.max_attempts, x.parent_id, x.dedup_key);
 }
 
 /// The job as `GET /jobs/:id` returns it: the original's ten fields plus `attempts`,

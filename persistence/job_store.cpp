@@ -16,10 +16,17 @@ namespace {
   "coalesce(j.node_id, ''), j.lease_token, j.cancel_requested, iso_utc(j.updated_at)"
 
 constexpr const char* insert_sql =
-    "INSERT INTO jobs AS j (id, owner_id, type, status, data, priority, max_attempts, parent_id) "
-    "SELECT r.id, r.owner_id, r.type, 'queued', r.data, r.priority, r.max_attempts, r.parent_id "
-    "FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, owner_id text, type text, data jsonb, "
-    "priority int, max_attempts int, parent_id uuid) RETURNING " JOB_COLUMNS;
+    "INSERT INTO jobs AS j (id, owner_id, type, status, data, priority, max_attempts, parent_id, "
+    "dedup_key) "
+    "SELECT r.id, r.owner_id, r.type, 'queued', r.data, r.priority, r.max_attempts, r.parent_id, "
+    "r.dedup_key FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, owner_id text, type text, "
+    "data jsonb, priority int, max_attempts int, parent_id uuid, dedup_key text) "
+    "ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL AND status IN ('queued', 'processing') "
+    "DO NOTHING RETURNING " JOB_COLUMNS;
+constexpr const char* find_dedup_sql =
+    "SELECT " JOB_COLUMNS ", j.dedup_key FROM jobs j WHERE j.dedup_key IN "
+    "(SELECT value FROM jsonb_array_elements_text($1::jsonb)) "
+    "AND j.status IN ('queued', 'processing')";
 constexpr const char* delete_sql =
     "DELETE FROM jobs WHERE id IN (SELECT value::uuid FROM jsonb_array_elements_text($1::jsonb))";
 constexpr const char* find_sql =
@@ -91,6 +98,12 @@ constexpr const char* unfinished_sql =
 constexpr const char* unfinished_with_sql =
     "SELECT id::text FROM jobs WHERE owner_id = $1 AND type = $2 AND data->>$3 = $4 "
     "AND (NOT $5 OR status IN ('queued', 'processing'))";
+constexpr const char* children_sql =
+    "SELECT count(*), count(*) FILTER (WHERE status IN ('completed', 'failed')), "
+    "count(*) FILTER (WHERE status = 'failed') FROM jobs WHERE parent_id = $1::uuid";
+constexpr const char* unfinished_children_sql =
+    "SELECT id::text FROM jobs WHERE parent_id = $1::uuid AND owner_id = $2 "
+    "AND status IN ('queued', 'processing')";
 constexpr const char* delete_finished_sql =
     "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status IN ('completed', 'failed') "
     "AND completed_at < now() - $1 * interval '1 hour' LIMIT $2) RETURNING id::text, type";
@@ -173,6 +186,15 @@ job_store::job_store(database& db, database& engine) : db_(db), engine_(engine) 
   engine_.prepare("jobs_finish", finish_sql);
 }
 
+std::map<std::string, job_row> job_store::find_by_dedup(const std::vector<std::string>& keys) {
+  std::map<std::string, job_row> out;
+  if (keys.empty()) return out;
+  return db_.as_system([&](pqxx::work& tx) {
+    for (const auto& r : tx.exec_params(find_dedup_sql, id_array(keys))) out[r[19].c_str()] = to_job(r);
+    return out;
+  });
+}
+
 std::vector<job_row> job_store::insert(const std::vector<new_job>& jobs) {
   if (jobs.empty()) return {};
   auto json = json_array(jobs, [](auto& w, const new_job& j) {
@@ -189,6 +211,9 @@ std::vector<job_row> job_store::insert(const std::vector<new_job>& jobs) {
     w.Key("parent_id");
     if (j.parent_id.empty()) w.Null();
     else w.String(j.parent_id.c_str());
+    w.Key("dedup_key");
+    if (j.dedup_key.empty()) w.Null();
+    else w.String(j.dedup_key.c_str(), static_cast<rapidjson::SizeType>(j.dedup_key.size()));
     w.EndObject();
   });
   return db_.as_system([&](pqxx::work& tx) { return to_jobs(tx.exec_prepared("jobs_insert", json)); });
@@ -319,6 +344,22 @@ std::vector<std::string> job_store::jobs_with(const std::string& owner, const st
     std::vector<std::string> ids;
     for (const auto& r : tx.exec_params(unfinished_with_sql, owner, type, key, value, unfinished_only))
       ids.emplace_back(r[0].c_str());
+    return ids;
+  });
+}
+
+job_store::children_state job_store::children(const std::string& parent_id) {
+  return engine_.as_system([&](pqxx::work& tx) {
+    auto r = tx.exec_params(children_sql, parent_id)[0];
+    return children_state{r[0].as<int>(), r[1].as<int>(), r[2].as<int>()};
+  });
+}
+
+std::vector<std::string> job_store::unfinished_children(const std::string& owner,
+                                                        const std::string& parent_id) {
+  return db_.as_user(owner, [&](pqxx::work& tx) {
+    std::vector<std::string> ids;
+    for (const auto& r : tx.exec_params(unfinished_children_sql, parent_id, owner)) ids.emplace_back(r[0].c_str());
     return ids;
   });
 }

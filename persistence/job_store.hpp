@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,9 +70,12 @@ class job_store {
   job_store(database& db, database& engine);
   explicit job_store(database& db) : job_store(db, db) {}
 
-  /// Inserts the rows (status queued) in one statement; returns them as stored.
+  /// Inserts the rows (status queued) in one statement; returns them as stored. A row
+  /// whose dedup key an unfinished job already holds is not inserted (not returned).
   std::vector<job_row> insert(const std::vector<new_job>& jobs);
   void remove(const std::vector<std::string>& ids);
+  /// The unfinished jobs holding these dedup keys, by key.
+  std::map<std::string, job_row> find_by_dedup(const std::vector<std::string>& keys);
 
   std::optional<job_row> find(const std::string& owner, const std::string& id);
   std::vector<job_row> find_many(const std::string& owner, const std::vector<std::string>& ids);
@@ -105,6 +109,14 @@ class job_store {
   std::vector<std::string> jobs_with(const std::string& owner, const std::string& type,
                                      const std::string& key, const std::string& value,
                                      bool unfinished_only);
+
+  /// How the children of a batch job stand: all of them, finished, failed.
+  struct children_state {
+    int total = 0, finished = 0, failed = 0;
+  };
+  children_state children(const std::string& parent_id);
+  /// Ids of a job's unfinished children.
+  std::vector<std::string> unfinished_children(const std::string& owner, const std::string& parent_id);
 
   /// Jobs Postgres holds as unfinished, created before `min_age_ms` ago.
   std::vector<job_row> unfinished(int min_age_ms, int limit);

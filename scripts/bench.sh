@@ -15,7 +15,13 @@
 #               --idle-wait S     wait up to S s for other work to leave the CPUs < 25%
 #                                 busy before measuring (120; the figure is reported)
 #               --no-write        print the results, leave bench/RESULTS.md alone
-#   (pdf, chaos, compare and soak are planned; each is one more cmd_* function.)
+#   pdf       PDF extraction on real manuals (scripts/fetch-pdfs.sh): share of outline
+#             titles found as sections (on the right page), time and peak memory, against
+#             pdftotext on the same files (bench/pdf_bench). Options:
+#               --runs N          alternating runs of each program per PDF (5)
+#               --idle-wait S     as for engine (120)
+#               --no-write        print the results, leave bench/RESULTS.md alone
+#   (chaos, compare and soak are planned; each is one more cmd_* function.)
 #
 # Env: BUILD_DIR   build directory (default build; build-bench when build is not a
 #                  Release build without sanitizers)
@@ -442,10 +448,15 @@ cmd_engine() {
     TEST_JOB_CONCURRENCY=64 PER_USER_CONCURRENCY=64
   services_before=$(services_identity)
   wait_for_idle "$IDLE_WAIT" 25
-  machine+="; CPUs ${IDLE_BUSY_PCT}% busy with other work just before the measurements"
+  local busy_before=$IDLE_BUSY_PCT busy_after
 
   if engine_jobs "$out_dir"; then engine_http "$out_dir"; fi
 
+  busy_after=$(cpu_busy_pct 2)   # our load has stopped: what is left is other work
+  machine+="; CPUs busy with other work: ${busy_before}% just before the measurements, ${busy_after}% just after"
+  if ((busy_before >= 25 || busy_after >= 25)); then
+    FAILURES+=("other work kept the CPUs busy around the run (${busy_before}% before, ${busy_after}% after; more than 25% means the figures are disturbed)")
+  fi
   if [[ $(services_identity) != "$services_before" ]]; then
     FAILURES+=("Postgres or Redis was restarted during the run by another process (before: $services_before; after: $(services_identity)); the figures are not valid")
   fi
@@ -539,11 +550,54 @@ engine_report() {
     echo
   fi
   if ((${#FAILURES[@]})); then
-    echo "**This run did not complete cleanly:**"
+    echo "**This run is not clean:**"
     local f
     for f in "${FAILURES[@]}"; do echo "- ${f//$ROOT\//}"; done
     echo
   fi
+}
+
+# ---- pdf ----------------------------------------------------------------------------
+cmd_pdf() {
+  local runs=5 idle_wait=120 write=1 corpus dir table section
+  while (($#)); do
+    case $1 in
+      --runs) runs=${2:?--runs needs a value}; shift 2 ;;
+      --idle-wait) idle_wait=${2:?--idle-wait needs a value}; shift 2 ;;
+      --no-write) write=0; shift ;;
+      *) die "pdf: unknown option $1" ;;
+    esac
+  done
+  command -v pdftotext >/dev/null || die "pdftotext not found (scripts/setup.sh installs poppler-utils)"
+  corpus=$(scripts/fetch-pdfs.sh) || die "scripts/fetch-pdfs.sh failed"
+  build pdf_bench
+  dir="$ROOT/.run/bench/pdf"
+  mkdir -p "$dir"
+  table="$dir/table.md"
+  section="$dir/section.md"
+  wait_for_idle "$idle_wait" 25
+  "$BUILD_DIR/bench/pdf_bench" run --runs "$runs" --out "$table" "$corpus"/*.pdf >&2 ||
+    die "bench/pdf_bench failed"
+  {
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M') UTC by \`scripts/bench.sh pdf\` (one run)."
+    echo
+    echo "- Machine: $(machine_line); CPUs ${IDLE_BUSY_PCT}% busy with other work just before the measurements"
+    echo "- Versions: jobserver $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes') ($BUILD_DIR, Release), Poppler $(pkg-config --modversion poppler 2>/dev/null || echo '?'), $(pdftotext -v 2>&1 | head -n 1)"
+    echo "- Corpus: manuals from Debian documentation packages (\`scripts/fetch-pdfs.sh\`); the"
+    echo "  expected answer is each PDF's own outline, its top-level entries with their"
+    echo "  destination pages as \`pdftohtml -xml\` resolves them. \"By title matching alone\""
+    echo "  re-runs the structuring with the destinations dropped, so every title is placed by"
+    echo "  matching it against the printed lines; \"by headings alone\" drops the outline, so"
+    echo "  sections come from font size, weight and numbering (a name then also counts when it"
+    echo "  ends with the title or the title with it, as in \"Part I Gnuplot\" for \"I Gnuplot\")."
+    echo "- Speed: per PDF, $runs alternating runs of \`pdf_bench extract\` (extract_structure():"
+    echo "  reading, structuring, markdown) and \`pdftotext FILE /dev/null\`, each a fresh process;"
+    echo "  median wall and CPU time, largest peak RSS (wait4 ru_maxrss)."
+    echo
+    cat "$table"
+  } >"$section"
+  cat "$section"
+  if ((write)); then write_section "PDF extraction (scripts/bench.sh pdf)" "$section"; fi
 }
 
 # ---- main ---------------------------------------------------------------------------
@@ -559,7 +613,8 @@ main() {
   case $cmd in
     -h | --help | help) usage ;;
     engine) cmd_engine "$@" ;;
-    pdf | chaos | compare | soak) die "'$cmd' is not written yet" ;;
+    pdf) cmd_pdf "$@" ;;
+    chaos | compare | soak) die "'$cmd' is not written yet" ;;
     *) log "unknown command '$cmd'"; usage ;;
   esac
 }

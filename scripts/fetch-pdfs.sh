@@ -56,8 +56,9 @@ log "downloading ${packages[*]}"
 for entry in "${CORPUS_FILES[@]}"; do
   IFS='|' read -r pkg path name <<<"$entry"
   [[ -s $CORPUS/$name ]] && continue
-  deb=$(ls "$debs"/"${pkg}"_*.deb 2>/dev/null | head -n 1)
-  [[ -n $deb ]] || die "no .deb downloaded for $pkg"
+  downloaded=("$debs"/"${pkg}"_*.deb)
+  deb=${downloaded[0]}
+  [[ -f $deb ]] || die "no .deb downloaded for $pkg"
   tmp="$CORPUS/.$name.tmp"
   dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "./$path" >"$tmp" || die "$path not found in $pkg"
   pages=$(pdfinfo "$tmp" 2>/dev/null | sed -n 's/^Pages:[[:space:]]*//p')

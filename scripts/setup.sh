@@ -6,7 +6,7 @@ set -euo pipefail
 
 BUILD_PACKAGES=(
   build-essential cmake pkg-config git
-  libcaf-dev libpqxx-dev libhiredis-dev rapidjson-dev libpoppler-cpp-dev
+  libcaf-dev libpqxx-dev libhiredis-dev rapidjson-dev libpoppler-private-dev
   libcurl4-openssl-dev libcpp-httplib-dev libssl-dev catch2
   libspdlog-dev uuid-dev libjwt-dev
 )

@@ -145,10 +145,12 @@ std::string fake_llm_server::invalid_lesson_json() {
 }
 
 fake_llm_server::fake_llm_server() : lesson_(good_lesson_json()) {
-  server_.Post(R"(/v1beta/models/([^/:]+):(generateContent|streamGenerateContent))",
-               [this](const httplib::Request& req, httplib::Response& res) { handle(req, res, true); });
-  server_.Post("/v1/chat/completions",
-               [this](const httplib::Request& req, httplib::Response& res) { handle(req, res, false); });
+  server_.Post(
+      R"(/v1beta/models/([^/:]+):(generateContent|streamGenerateContent))",
+      [this](const httplib::Request& req, httplib::Response& res) { handle(req, res, true); });
+  server_.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+    handle(req, res, false);
+  });
   port_ = server_.bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("fake LLM server: cannot bind 127.0.0.1");
   thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -160,7 +162,9 @@ fake_llm_server::~fake_llm_server() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::string fake_llm_server::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string fake_llm_server::url() const {
+  return "http://127.0.0.1:" + std::to_string(port_);
+}
 
 void fake_llm_server::script(std::vector<scripted_reply> replies) {
   std::lock_guard<std::mutex> lock{mutex_};
@@ -226,9 +230,9 @@ void fake_llm_server::handle(const httplib::Request& req, httplib::Response& res
     case llm_reply::rate_limited:
       res.status = 429;
       res.set_header("Retry-After", std::to_string(how.retry_after_s));
-      res.set_content(error_json(429, "Resource has been exhausted (e.g. check quota).",
-                                 "RESOURCE_EXHAUSTED"),
-                      "application/json");
+      res.set_content(
+          error_json(429, "Resource has been exhausted (e.g. check quota).", "RESOURCE_EXHAUSTED"),
+          "application/json");
       return;
     case llm_reply::server_error:
       res.status = 500;
@@ -236,8 +240,8 @@ void fake_llm_server::handle(const httplib::Request& req, httplib::Response& res
                       "application/json");
       return;
     case llm_reply::bad_request: {
-      std::string key = gemini ? req.get_header_value("x-goog-api-key")
-                               : req.get_header_value("Authorization");
+      std::string key =
+          gemini ? req.get_header_value("x-goog-api-key") : req.get_header_value("Authorization");
       res.status = 400;
       res.set_content(error_json(400, "API key not valid: " + key, "INVALID_ARGUMENT"),
                       "application/json");
@@ -265,8 +269,7 @@ void fake_llm_server::reply_text(const httplib::Request&, httplib::Response& res
   bool drop = how.kind == llm_reply::dropped;
   auto delay = how.chunk_delay;
   res.set_chunked_content_provider(
-      "text/event-stream",
-      [this, chunks, gemini, drop, delay](size_t, httplib::DataSink& sink) {
+      "text/event-stream", [this, chunks, gemini, drop, delay](size_t, httplib::DataSink& sink) {
         for (size_t i = 0; i < chunks->size(); ++i) {
           if (drop && i == 2) return false;  // close the connection mid-stream
           if (i > 0 && !pause(delay)) return false;

@@ -44,8 +44,7 @@ TEST_CASE("gemini without a key names GEMINI_API_KEY", "[llm][factory]") {
   CHECK(make_provider(o)->name() == "gemini");
 }
 
-TEST_CASE("openai without a key and without a base URL names OPENAI_API_KEY",
-          "[llm][factory]") {
+TEST_CASE("openai without a key and without a base URL names OPENAI_API_KEY", "[llm][factory]") {
   provider_options o;
   o.provider = "openai";
   auto e = error_of(o);
@@ -60,8 +59,7 @@ TEST_CASE("openai against a local server needs no key", "[llm][factory]") {
   CHECK(make_provider(o)->name() == "openai");
 }
 
-TEST_CASE("bad provider options name their variable and never contain the key",
-          "[llm][factory]") {
+TEST_CASE("bad provider options name their variable and never contain the key", "[llm][factory]") {
   provider_options o;
   o.api_key = secret;
   o.provider = "claude";
@@ -88,4 +86,25 @@ TEST_CASE("bad provider options name their variable and never contain the key",
   o.api_key = secret;
   o.total_timeout_ms = 0;
   CHECK(error_of(o).code() == errc::invalid_input);
+}
+
+TEST_CASE("the settings give the provider its own key and no other", "[llm][factory]") {
+  config::settings s;
+  s.gemini_api_key = "gemini-" + secret;
+  s.openai_api_key = "openai-" + secret;
+  s.llm_model = "gemini-2.0-flash";
+  CHECK(options_from_settings(s).provider == "offline");
+  CHECK(options_from_settings(s).api_key.empty());
+
+  s.llm_provider = "gemini";
+  auto o = options_from_settings(s);
+  CHECK(o.api_key == "gemini-" + secret);
+  CHECK(o.model == "gemini-2.0-flash");
+  CHECK(make_provider(o)->name() == "gemini");
+
+  s.llm_provider = "openai";
+  s.llm_base_url = "http://127.0.0.1:8000/v1";
+  o = options_from_settings(s);
+  CHECK(o.api_key == "openai-" + secret);
+  CHECK(o.base_url == "http://127.0.0.1:8000/v1");
 }

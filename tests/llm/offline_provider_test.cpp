@@ -59,7 +59,11 @@ void check_every_check_in(const lesson& l, const std::string& text) {
       for (const auto& o : q.options) distinct.insert(lower(o));
       CHECK(distinct.size() == 4);
       CHECK_THAT(haystack, Contains(lower(q.expected_answer)));
-      for (const auto& o : q.options) CHECK_THAT(haystack, Contains(lower(o)));
+      for (const auto& o : q.options) {
+        CHECK_THAT(haystack, Contains(lower(o)));
+        // A distractor written in the question would rule itself out.
+        if (o != q.expected_answer) CHECK_FALSE(contains_word(q.question, o));
+      }
       CHECK_THAT(q.question, Contains("_____"));
       CHECK_FALSE(contains_word(q.question, q.expected_answer));
       CHECK_FALSE(q.hint.empty());
@@ -136,8 +140,8 @@ TEST_CASE("concepts carry the text's examples, formulas and important notes", "[
     formulas.insert(formulas.end(), c.formulas.begin(), c.formulas.end());
     notes.insert(notes.end(), c.important_notes.begin(), c.important_notes.end());
   }
-  CHECK(std::find(formulas.begin(), formulas.end(),
-                  "6CO2 + 6H2O + light energy = C6H12O6 + 6O2") != formulas.end());
+  CHECK(std::find(formulas.begin(), formulas.end(), "6CO2 + 6H2O + light energy = C6H12O6 + 6O2") !=
+        formulas.end());
   CHECK(std::find(examples.begin(), examples.end(),
                   "For example, on a cold but bright morning, temperature is the limiting "
                   "factor.") != examples.end());

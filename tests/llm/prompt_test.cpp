@@ -1,5 +1,5 @@
-#include <catch2/catch.hpp>
 #include <rapidjson/document.h>
+#include <catch2/catch.hpp>
 
 #include "llm/prompt.hpp"
 
@@ -18,8 +18,7 @@ lesson_request request(const std::string& topic, const std::string& text, bool c
 
 }  // namespace
 
-TEST_CASE("the prompt carries the JSON shape, the rules, the topic and the text",
-          "[llm][prompt]") {
+TEST_CASE("the prompt carries the JSON shape, the rules, the topic and the text", "[llm][prompt]") {
   lesson_request r = request("Photosynthesis", "Chlorophyll is a green pigment.");
   prompt p = build_prompt(r);
   CHECK_THAT(p.system, Contains("\"expected_answer\"") && Contains("\"important_notes\""));
@@ -64,8 +63,7 @@ TEST_CASE("truncation never splits a UTF-8 character", "[llm][prompt]") {
   CHECK(truncate_text("short", 100) == "short");
 }
 
-TEST_CASE("the Gemini response schema is JSON that requires every lesson field",
-          "[llm][prompt]") {
+TEST_CASE("the Gemini response schema is JSON that requires every lesson field", "[llm][prompt]") {
   for (bool check_ins : {true, false}) {
     rapidjson::Document doc;
     doc.Parse(gemini_response_schema(check_ins).c_str());

@@ -2,9 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "llm/provider.hpp"
@@ -21,7 +23,7 @@ struct generation_outcome {
   std::optional<app_error> error;
   std::vector<std::pair<int, std::string>> retries;  // on_retry calls
   std::vector<size_t> partial_sizes;                 // on_partial calls
-  std::chrono::steady_clock::time_point stop_at{};   // when should_stop first said yes
+  std::chrono::steady_clock::time_point stop_at{};   // when the cancel was requested
   std::chrono::steady_clock::time_point ended{};
   double seconds = 0;
 
@@ -30,6 +32,9 @@ struct generation_outcome {
     return std::chrono::duration<double>(ended - stop_at).count();
   }
 };
+
+/// When a test cancels the generation.
+enum class stop_plan { never, after_300ms, after_first_text };
 
 /// A fake LLM server and options for a provider of `kind` ("gemini" or "openai") talking
 /// to it, with short backoffs so that retries are quick.
@@ -58,24 +63,35 @@ struct remote_fixture {
     return r;
   }
 
-  /// Runs generate() with recording hooks; `stop_when` decides when to cancel.
-  template <class StopWhen>
-  static generation_outcome run(const llm::provider_options& o, StopWhen stop_when,
+  /// Runs generate() with recording hooks, cancelling as `plan` says. The stop time is
+  /// when the cancel was requested, not when the provider first noticed it.
+  static generation_outcome run(const llm::provider_options& o, stop_plan plan,
                                 const llm::lesson_request& r = request()) {
     generation_outcome out;
+    std::atomic<bool> stop{false};
+    auto request_stop = [&] {
+      if (stop) return;
+      out.stop_at = std::chrono::steady_clock::now();
+      stop = true;
+    };
     llm::generation_hooks hooks;
     hooks.on_partial = [&](const std::string& text, size_t n) {
       CHECK(text.size() == n);
       out.partial_sizes.push_back(n);
+      if (plan == stop_plan::after_first_text) request_stop();
     };
-    hooks.on_retry = [&](int attempt, const std::string& e) { out.retries.emplace_back(attempt, e); };
+    hooks.on_retry = [&](int attempt, const std::string& e) {
+      out.retries.emplace_back(attempt, e);
+    };
+    hooks.should_stop = [&] { return stop.load(); };
     auto start = std::chrono::steady_clock::now();
-    hooks.should_stop = [&] {
-      if (out.stop_at != std::chrono::steady_clock::time_point{}) return true;
-      if (!stop_when(out, std::chrono::steady_clock::now() - start)) return false;
-      out.stop_at = std::chrono::steady_clock::now();
-      return true;
-    };
+    std::thread timer;
+    if (plan == stop_plan::after_300ms) {
+      timer = std::thread([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        request_stop();
+      });
+    }
     try {
       out.lesson = llm::make_provider(o)->generate(r, hooks);
     } catch (const app_error& e) {
@@ -83,6 +99,7 @@ struct remote_fixture {
     }
     out.ended = std::chrono::steady_clock::now();
     out.seconds = std::chrono::duration<double>(out.ended - start).count();
+    if (timer.joinable()) timer.join();
     // Whatever happened, the key is in no message.
     if (out.error) CHECK(std::string(out.error->what()).find(test_api_key) == std::string::npos);
     for (const auto& [attempt, e] : out.retries) CHECK(e.find(test_api_key) == std::string::npos);
@@ -91,7 +108,7 @@ struct remote_fixture {
 
   static generation_outcome run(const llm::provider_options& o,
                                 const llm::lesson_request& r = request()) {
-    return run(o, [](const generation_outcome&, auto) { return false; }, r);
+    return run(o, stop_plan::never, r);
   }
 };
 

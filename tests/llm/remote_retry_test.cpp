@@ -15,16 +15,8 @@ double seconds_between(const recorded_request& a, const recorded_request& b) {
   return std::chrono::duration<double>(b.at - a.at).count();
 }
 
-scripted_reply reply(llm_reply kind) { return scripted_reply{kind}; }
-
-/// Stops once the first piece of streamed text arrived.
-bool after_first_text(const generation_outcome& out, std::chrono::steady_clock::duration) {
-  return !out.partial_sizes.empty();
-}
-
-/// Stops 300 ms after the start.
-bool after_300ms(const generation_outcome&, std::chrono::steady_clock::duration since_start) {
-  return since_start >= 300ms;
+scripted_reply reply(llm_reply kind) {
+  return scripted_reply{kind};
 }
 
 }  // namespace
@@ -111,8 +103,7 @@ TEST_CASE("a connection dropped mid-stream is retried", "[llm][retry]") {
   CHECK(out.partial_sizes.back() == fake_llm_server::good_lesson_json().size());
 }
 
-TEST_CASE("a server that cannot be reached gives a transient unavailable error",
-          "[llm][retry]") {
+TEST_CASE("a server that cannot be reached gives a transient unavailable error", "[llm][retry]") {
   remote_fixture f;
   auto o = f.options("openai");
   o.base_url = "http://127.0.0.1:" + std::to_string(free_port()) + "/v1";
@@ -121,7 +112,8 @@ TEST_CASE("a server that cannot be reached gives a transient unavailable error",
   REQUIRE(out.error);
   CHECK(out.error->code() == errc::unavailable);
   CHECK(out.error->transient());
-  CHECK_THAT(out.error->what(), Contains("cannot reach the server") && Contains("after 3 requests"));
+  CHECK_THAT(out.error->what(),
+             Contains("cannot reach the server") && Contains("after 3 requests"));
   CHECK(out.retries.size() == 2);
 }
 
@@ -167,8 +159,7 @@ TEST_CASE("a lesson that fails validation three times fails permanently with the
   CHECK(f.server.request_count() == 3);
 }
 
-TEST_CASE("a 400 fails at once, permanently, without the key the server echoed",
-          "[llm][retry]") {
+TEST_CASE("a 400 fails at once, permanently, without the key the server echoed", "[llm][retry]") {
   auto kind = GENERATE(as<std::string>{}, "gemini", "openai");
   remote_fixture f;
   f.server.script({reply(llm_reply::bad_request)});
@@ -182,15 +173,15 @@ TEST_CASE("a 400 fails at once, permanently, without the key the server echoed",
   CHECK(out.retries.empty());
 }
 
-TEST_CASE("cancelling while the server has not answered aborts within a second",
-          "[llm][cancel]") {
+TEST_CASE("cancelling while the server has not answered aborts within a second", "[llm][cancel]") {
   auto kind = GENERATE(as<std::string>{}, "gemini", "openai");
   remote_fixture f;
   f.server.script({{llm_reply::slow_lesson, 10s, {}, 0}});
-  auto out = remote_fixture::run(f.options(kind), after_300ms);
+  auto out = remote_fixture::run(f.options(kind), stop_plan::after_300ms);
   REQUIRE(out.error);
   CHECK(out.error->code() == errc::cancelled);
   CHECK(out.seconds_after_stop() < 1.0);
+  CHECK(out.seconds < 1.5);
   CHECK(f.server.request_count() == 1);
 }
 
@@ -198,7 +189,7 @@ TEST_CASE("cancelling in the middle of a stream aborts within a second", "[llm][
   auto kind = GENERATE(as<std::string>{}, "gemini", "openai");
   remote_fixture f;
   f.server.script({{llm_reply::slow_lesson, {}, 400ms, 0}});
-  auto out = remote_fixture::run(f.options(kind), after_first_text);
+  auto out = remote_fixture::run(f.options(kind), stop_plan::after_first_text);
   REQUIRE(out.error);
   CHECK(out.error->code() == errc::cancelled);
   CHECK_FALSE(out.partial_sizes.empty());
@@ -212,7 +203,7 @@ TEST_CASE("cancelling during the wait before a retry ends the wait", "[llm][canc
   auto o = f.options("gemini");
   o.backoff_base_ms = 20000;
   o.max_retry_wait_ms = 20000;
-  auto out = remote_fixture::run(o, after_300ms);
+  auto out = remote_fixture::run(o, stop_plan::after_300ms);
   REQUIRE(out.error);
   CHECK(out.error->code() == errc::cancelled);
   CHECK(out.seconds_after_stop() < 1.0);
@@ -244,5 +235,17 @@ TEST_CASE("a stream that stalls is aborted and retried", "[llm][timeout]") {
   CHECK(f.server.request_count() == 2);
   REQUIRE(out.retries.size() == 1);
   CHECK_THAT(out.retries[0].second, Contains("cannot reach the server"));
-  CHECK(out.seconds < 4.5);
+  CHECK(out.seconds < 3.5);
+}
+
+TEST_CASE("a whole answer may take longer than the stall timeout", "[llm][timeout]") {
+  remote_fixture f;
+  f.server.script({{llm_reply::slow_lesson, 1500ms, {}, 0}});
+  auto o = f.options("openai");
+  o.stream = false;
+  o.stall_timeout_ms = 500;
+  auto out = remote_fixture::run(o);
+  REQUIRE(out.lesson);
+  CHECK(f.server.request_count() == 1);
+  CHECK(out.retries.empty());
 }

@@ -146,15 +146,14 @@ TEST_CASE("the HTTP client stops reading an answer larger than its cap", "[llm][
   r.body = R"({"model":"m","stream":true,"messages":[]})";
   r.max_response_bytes = 300;
   size_t delivered = 0;
-  auto result = llm::http_post(r, [&](std::string_view bytes) { delivered += bytes.size(); },
-                               [] { return false; });
+  auto result = llm::http_post(
+      r, [&](std::string_view bytes) { delivered += bytes.size(); }, [] { return false; });
   CHECK(result.outcome == llm::http_outcome::too_large);
   CHECK(delivered <= 300);
   CHECK_THAT(result.error, Contains("larger than"));
 }
 
-TEST_CASE("the HTTP client reports the status, body and Retry-After of a refusal",
-          "[llm][http]") {
+TEST_CASE("the HTTP client reports the status, body and Retry-After of a refusal", "[llm][http]") {
   remote_fixture f;
   f.server.script({{llm_reply::rate_limited, {}, {}, 7}});
   llm::http_request r;

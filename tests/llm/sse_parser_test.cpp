@@ -4,8 +4,7 @@
 
 using jobserver::llm::sse_parser;
 
-TEST_CASE("the SSE parser delivers each event's data, however the bytes are split",
-          "[llm][sse]") {
+TEST_CASE("the SSE parser delivers each event's data, however the bytes are split", "[llm][sse]") {
   std::string stream =
       ": a comment\r\nevent: message\r\ndata: {\"a\":1}\r\n\r\n"
       "data: first line\ndata: second line\nid: 7\n\n"

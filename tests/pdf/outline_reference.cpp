@@ -7,6 +7,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "pdf/poppler_reader.hpp"
+#include "pdf/structure.hpp"
 #include "pdf/text_util.hpp"
 
 namespace jobserver::pdf::test {
@@ -89,14 +91,21 @@ std::vector<reference_entry> reference_outline(const std::string& pdf) {
 }
 
 outline_score score_outline(const std::vector<reference_entry>& reference,
-                            const document_structure& doc) {
+                            const document_structure& doc, bool lenient) {
+  auto ends_with_word = [](const std::string& a, const std::string& b) {
+    return a.size() > b.size() && a.compare(a.size() - b.size(), b.size(), b) == 0 &&
+           a[a.size() - b.size() - 1] == ' ';
+  };
   outline_score score;
   std::size_t cursor = 0;
   for (const auto& entry : reference) {
     ++score.titles;
     const std::string want = detail::normalize_for_match(entry.title);
     for (std::size_t s = cursor; s < doc.sections.size(); ++s) {
-      if (detail::normalize_for_match(doc.sections[s].name) != want) continue;
+      const std::string name = detail::normalize_for_match(doc.sections[s].name);
+      if (name != want && !(lenient && (ends_with_word(name, want) || ends_with_word(want, name)))) {
+        continue;
+      }
       ++score.named;
       if (doc.sections[s].page_start == entry.page) ++score.named_on_page;
       cursor = s + 1;
@@ -104,6 +113,21 @@ outline_score score_outline(const std::vector<reference_entry>& reference,
     }
   }
   return score;
+}
+
+document_structure extract_without_destinations(const std::string& pdf, outline_use use) {
+  detail::poppler_reader reader(pdf);
+  std::vector<detail::page_text> pages;
+  const std::function<bool()> never = [] { return false; };
+  for (int n = 1; n <= reader.page_count(); ++n) pages.push_back(reader.read_page(n, never));
+  auto outline = reader.outline();
+  std::function<void(std::vector<detail::outline_item>&)> forget =
+      [&](std::vector<detail::outline_item>& items) {
+        for (auto& item : items) item.page = 0, item.top = -1, forget(item.children);
+      };
+  forget(outline);
+  if (use == outline_use::ignored) outline.clear();
+  return detail::build_structure(pages, outline, reader.metadata_title(), [](int) {}, [] {});
 }
 
 std::vector<std::string> corpus_files(const std::string& dir) {

@@ -1,0 +1,232 @@
+// Lesson generation through the real job path (issue 5): the offline default, the
+// de-duplication race, batches, isolation, and a remote provider (the fake LLM server
+// speaking the OpenAI and Gemini wire formats).
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <future>
+#include <set>
+
+#include "tests/e2e/e2e_support.hpp"
+#include "tests/llm/fake_llm_server.hpp"
+#include "tests/pdf/pdf_writer.hpp"
+
+using namespace jobserver::testing;
+namespace pt = jobserver::pdf::test;
+
+namespace {
+
+const char* photosynthesis =
+    "Photosynthesis is the process by which green plants convert light energy into chemical "
+    "energy. Chlorophyll is the green pigment that absorbs light in the chloroplasts. The "
+    "Calvin cycle uses carbon dioxide and ATP to build glucose. For example, a leaf in "
+    "sunlight produces oxygen as a by-product. Stomata are small pores that let carbon "
+    "dioxide enter the leaf. Note that photosynthesis must have light to run its first stage.";
+
+/// Uploads a three-chapter PDF and waits for it; returns (document id, section ids).
+std::pair<std::string, std::vector<std::string>> uploaded_document(httplib::Client& c,
+                                                                   const std::string& user = "user-a") {
+  pt::pdf_spec spec;
+  for (int i = 1; i <= 3; ++i) {
+    pt::page_builder b;
+    b.heading(std::to_string(i) + " Plant biology part " + std::to_string(i), 18);
+    b.paragraph(photosynthesis);
+    b.paragraph(pt::prose(i, 8));
+    spec.pages.push_back(b.build());
+  }
+  auto r = c.Post("/upload/pdf-structured", {{"X-User-ID", user}},
+                  httplib::MultipartFormDataItems{{"file", pt::render_pdf(spec), "plants.pdf", "application/pdf"}});
+  REQUIRE(r);
+  REQUIRE(r->status == 202);
+  rapidjson::Document d;
+  d.Parse(r->body.c_str());
+  wait_for_status(c, d["job_id"].GetString(), "completed", user);
+  std::string doc = d["document_id"].GetString();
+  auto sections = call(c, "GET", "/sections?document_id=" + doc, {}, user);
+  std::vector<std::string> ids;
+  for (const auto& s : sections.body["sections"].GetArray()) ids.push_back(s["id"].GetString());
+  REQUIRE(ids.size() == 3);
+  return {doc, ids};
+}
+
+std::string generate_body(const std::string& doc, const std::string& section) {
+  return R"({"document_id":")" + doc + R"(","section_id":")" + section + R"("})";
+}
+
+void check_lesson_is_valid(const rapidjson::Value& lesson) {
+  REQUIRE(lesson["concepts"].IsArray());
+  REQUIRE(lesson["concepts"].Size() >= 1);
+  CHECK(lesson["concepts"].Size() <= 15);
+  CHECK(std::string{lesson["summary"].GetString()}.size() > 0);
+  for (const auto& concept_ : lesson["concepts"].GetArray()) {
+    for (const auto& q : concept_["check_ins"].GetArray()) {
+      REQUIRE(q["options"].Size() == 4);
+      int matches = 0;
+      for (const auto& o : q["options"].GetArray())
+        if (std::string{o.GetString()} == q["expected_answer"].GetString()) ++matches;
+      CHECK(matches == 1);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a lesson is generated offline for a section and then answered as already generated",
+          "[lesson]") {
+  service_fixture f;
+  std::string storage = "/tmp/" + unique_name("storage");
+  server_process s{f, {{"STORAGE_DIR", storage}}};
+  s.start();
+  auto c = s.client();
+  auto [doc, sections] = uploaded_document(*c);
+  auto a = call(*c, "POST", "/lessons/generate", generate_body(doc, sections[0]));
+  INFO(a.raw);
+  REQUIRE(a.status == 202);
+  CHECK(std::string{a.body["message"].GetString()} == "Lesson generation queued");
+  auto job = wait_for_status(*c, a.body["job_id"].GetString(), "completed");
+  std::string lesson_id = job.body["result"]["lesson_id"].GetString();
+  auto lesson = call(*c, "GET", "/lessons/" + lesson_id);
+  REQUIRE(lesson.status == 200);
+  check_lesson_is_valid(lesson.body);
+  CHECK(std::string{lesson.body["section_id"].GetString()} == sections[0]);
+  auto by_section = call(*c, "GET", "/lessons?section_id=" + sections[0]);
+  CHECK(by_section.status == 200);
+  auto again = call(*c, "POST", "/lessons/generate", generate_body(doc, sections[0]));
+  CHECK(again.status == 200);
+  CHECK(std::string{again.body["lesson_id"].GetString()} == lesson_id);
+  CHECK(std::string{again.body["message"].GetString()} == "Lesson already generated");
+  auto listed = call(*c, "GET", "/sections?document_id=" + doc);
+  CHECK(std::string{listed.body["sections"][0]["lesson_id"].GetString()} == lesson_id);
+  CHECK(listed.body["sections"][0]["concepts_generated"].GetBool());
+  CHECK(call(*c, "POST", "/lessons/generate", R"({"section_id":")" + sections[0] + "\"}").status == 400);
+  CHECK(call(*c, "GET", "/lessons/" + sections[0]).status == 404);
+  std::system(("rm -rf '" + storage + "'").c_str());
+}
+
+TEST_CASE("twenty simultaneous requests for one section create exactly one job", "[lesson][dedup]") {
+  service_fixture f;
+  std::string storage = "/tmp/" + unique_name("storage");
+  // No lesson worker on this node: the job stays queued while the requests race.
+  server_process s{f, {{"STORAGE_DIR", storage}, {"LESSON_CONCURRENCY", "0"}}};
+  s.start();
+  auto c = s.client();
+  auto [doc, sections] = uploaded_document(*c);
+  std::vector<std::future<answer>> racers;
+  for (int i = 0; i < 20; ++i)
+    racers.push_back(std::async(std::launch::async, [&, i] {
+      auto own = s.client();
+      (void)i;
+      return call(*own, "POST", "/lessons/generate", generate_body(doc, sections[1]));
+    }));
+  std::set<std::string> job_ids;
+  for (auto& r : racers) {
+    auto a = r.get();
+    REQUIRE(a.status == 202);
+    job_ids.insert(a.body["job_id"].GetString());
+  }
+  CHECK(job_ids.size() == 1);
+  long lesson_jobs = f.db->as_system([](pqxx::work& tx) {
+    return tx.exec("SELECT count(*) FROM jobs WHERE type = 'generate_lesson'")[0][0].as<long>();
+  });
+  CHECK(lesson_jobs == 1);
+  std::system(("rm -rf '" + storage + "'").c_str());
+}
+
+TEST_CASE("generate-all runs one child per section under a parent whose progress follows them",
+          "[lesson][batch]") {
+  service_fixture f;
+  std::string storage = "/tmp/" + unique_name("storage");
+  server_process s{f, {{"STORAGE_DIR", storage}}};
+  s.start();
+  auto c = s.client();
+  auto [doc, sections] = uploaded_document(*c);
+  auto a = call(*c, "POST", "/lessons/generate-all", R"({"document_id":")" + doc + "\"}");
+  INFO(a.raw);
+  REQUIRE(a.status == 202);
+  CHECK(a.body["children"].Size() == 3);
+  auto parent = wait_for_status(*c, a.body["job_id"].GetString(), "completed");
+  CHECK(parent.body["progress"].GetInt() == 100);
+  CHECK(parent.body["result"]["completed"].GetInt() == 3);
+  for (const auto& child : a.body["children"].GetArray()) {
+    auto job = get_job(*c, child["job_id"].GetString());
+    CHECK(std::string{job.body["status"].GetString()} == "completed");
+    CHECK(job.body["priority"].GetInt() < 5);
+  }
+  auto none_left = call(*c, "POST", "/lessons/generate-all", R"({"document_id":")" + doc + "\"}");
+  CHECK(none_left.status == 200);
+  std::system(("rm -rf '" + storage + "'").c_str());
+}
+
+TEST_CASE("another user cannot read, generate or list these lessons", "[lesson][isolation]") {
+  service_fixture f;
+  std::string storage = "/tmp/" + unique_name("storage");
+  server_process s{f, {{"STORAGE_DIR", storage}}};
+  s.start();
+  auto c = s.client();
+  auto [doc, sections] = uploaded_document(*c);
+  auto a = call(*c, "POST", "/lessons/generate", generate_body(doc, sections[0]));
+  auto job = wait_for_status(*c, a.body["job_id"].GetString(), "completed");
+  std::string lesson_id = job.body["result"]["lesson_id"].GetString();
+  CHECK(call(*c, "GET", "/lessons/" + lesson_id, {}, "user-b").status == 404);
+  CHECK(call(*c, "GET", "/lessons?section_id=" + sections[0], {}, "user-b").status == 404);
+  CHECK(call(*c, "POST", "/lessons/generate", generate_body(doc, sections[1]), "user-b").status == 404);
+  CHECK(call(*c, "POST", "/lessons/generate-all", R"({"document_id":")" + doc + "\"}", "user-b").status == 404);
+  std::system(("rm -rf '" + storage + "'").c_str());
+}
+
+TEST_CASE("with an OpenAI-compatible provider the lesson comes from the model, after a retry "
+          "of a 500",
+          "[lesson][llm]") {
+  fake_llm_server llm;
+  llm.script({{llm_reply::server_error}, {llm_reply::good_lesson}});
+  service_fixture f;
+  std::string storage = "/tmp/" + unique_name("storage");
+  server_process s{f, {{"STORAGE_DIR", storage}, {"LLM_PROVIDER", "openai"},
+                       {"LLM_BASE_URL", llm.url() + "/v1"}, {"OPENAI_API_KEY", "sk-test-secret-key"}}};
+  s.start();
+  auto c = s.client();
+  auto [doc, sections] = uploaded_document(*c);
+  auto a = call(*c, "POST", "/lessons/generate", generate_body(doc, sections[2]));
+  REQUIRE(a.status == 202);
+  auto job = wait_for_status(*c, a.body["job_id"].GetString(), "completed", "user-a",
+                             std::chrono::seconds(30));
+  auto lesson = call(*c, "GET", std::string{"/lessons/"} + job.body["result"]["lesson_id"].GetString());
+  REQUIRE(lesson.status == 200);
+  check_lesson_is_valid(lesson.body);
+  CHECK(llm.request_count() == 2);
+  // The key travels in the header only and never reaches the job row or the logs.
+  CHECK(llm.requests().back().header("Authorization") == "Bearer sk-test-secret-key");
+  CHECK(job.raw.find("sk-test-secret-key") == std::string::npos);
+  std::ifstream log(s.log_path());
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  CHECK(text.find("sk-test-secret-key") == std::string::npos);
+  std::system(("rm -rf '" + storage + "'").c_str());
+}
+
+TEST_CASE("a model that keeps answering invalid lessons fails the job with a clear error",
+          "[lesson][llm]") {
+  fake_llm_server llm;
+  llm.script({{llm_reply::invalid_lesson}, {llm_reply::invalid_lesson}, {llm_reply::invalid_lesson},
+              {llm_reply::invalid_lesson}, {llm_reply::invalid_lesson}, {llm_reply::invalid_lesson}});
+  service_fixture f;
+  std::string storage = "/tmp/" + unique_name("storage");
+  server_process s{f, {{"STORAGE_DIR", storage}, {"LLM_PROVIDER", "gemini"},
+                       {"LLM_BASE_URL", llm.url()}, {"GEMINI_API_KEY", "gm-test-secret"}}};
+  s.start();
+  auto c = s.client();
+  auto [doc, sections] = uploaded_document(*c);
+  auto a = call(*c, "POST", "/lessons/generate", generate_body(doc, sections[0]));
+  auto job = wait_for_status(*c, a.body["job_id"].GetString(), "failed", "user-a", std::chrono::seconds(30));
+  CHECK(std::string{job.body["error"].GetString()}.find("after 3 attempts") != std::string::npos);
+  CHECK(job.body["attempts"].GetInt() == 1);  // permanent: not retried as a job
+  std::system(("rm -rf '" + storage + "'").c_str());
+}
+
+TEST_CASE("a server that needs an LLM key it lacks refuses to start, naming the variable", "[lesson]") {
+  service_fixture f;
+  server_process s{f, {{"LLM_PROVIDER", "gemini"}}};
+  CHECK_THROWS(s.start());
+  std::ifstream log(s.log_path());
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  CHECK(text.find("GEMINI_API_KEY") != std::string::npos);
+}
