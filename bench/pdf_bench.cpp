@@ -95,7 +95,9 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+std::string base_name(const std::string& path) {
+  return path.substr(path.rfind('/') + 1);
+}
 
 struct file_result {
   std::string name;
@@ -121,11 +123,11 @@ int cmd_run(const std::vector<std::string>& files, int runs, const std::string& 
     r.by_titles = jobserver::pdf::test::score_outline(
         reference, jobserver::pdf::test::extract_without_destinations(
                        file, jobserver::pdf::test::outline_use::titles_only));
-    r.by_headings = jobserver::pdf::test::score_outline(
-        reference,
-        jobserver::pdf::test::extract_without_destinations(
-            file, jobserver::pdf::test::outline_use::ignored),
-        true);
+    r.by_headings =
+        jobserver::pdf::test::score_outline(reference,
+                                            jobserver::pdf::test::extract_without_destinations(
+                                                file, jobserver::pdf::test::outline_use::ignored),
+                                            true);
     std::vector<run_stats> ours, baseline;
     for (int i = 0; i < runs; ++i) {
       std::cerr << "pdf_bench: " << r.name << ": run " << i + 1 << "/" << runs << "\n";
@@ -156,13 +158,12 @@ int cmd_run(const std::vector<std::string>& files, int runs, const std::string& 
     time_ok = time_ok && wall_ratio <= 1.5;
     memory_ok = memory_ok && mem_ratio <= 2.0;
     quality_ok = quality_ok && on_page >= 90.0;
-    md << "| " << r.name << " | " << r.pages << " | " << r.score.titles << " | "
-       << fixed(named, 0) << " % | " << fixed(on_page, 0) << " % | "
-       << fixed(share(r.by_titles), 0) << " % | " << fixed(share(r.by_headings), 0) << " % | "
-       << fixed(r.ours.wall_s, 2) << " s | " << fixed(r.baseline.wall_s, 2) << " s | "
-       << fixed(wall_ratio, 2) << "x / " << fixed(cpu_ratio, 2) << "x | "
-       << fixed(static_cast<double>(r.ours.max_rss_kb) / 1024.0, 1) << " MiB | "
-       << fixed(static_cast<double>(r.baseline.max_rss_kb) / 1024.0, 1) << " MiB | "
+    md << "| " << r.name << " | " << r.pages << " | " << r.score.titles << " | " << fixed(named, 0)
+       << " % | " << fixed(on_page, 0) << " % | " << fixed(share(r.by_titles), 0) << " % | "
+       << fixed(share(r.by_headings), 0) << " % | " << fixed(r.ours.wall_s, 2) << " s | "
+       << fixed(r.baseline.wall_s, 2) << " s | " << fixed(wall_ratio, 2) << "x / "
+       << fixed(cpu_ratio, 2) << "x | " << fixed(static_cast<double>(r.ours.max_rss_kb) / 1024.0, 1)
+       << " MiB | " << fixed(static_cast<double>(r.baseline.max_rss_kb) / 1024.0, 1) << " MiB | "
        << fixed(mem_ratio, 2) << "x |\n";
   }
   md << "\nTargets: time at most 1.5x pdftotext's (wall, median of " << runs
@@ -180,8 +181,8 @@ int cmd_dump(const std::string& file, bool markdown, bool no_outline) {
   const auto doc =
       no_outline ? jobserver::pdf::test::extract_without_destinations(file, outline_use::ignored)
                  : jobserver::pdf::extract_structure(file, {});
-  std::cout << "title: " << doc.title << "\npages: " << doc.page_count
-            << "\nmethod: " << doc.method << "\nsections: " << doc.sections.size() << "\n";
+  std::cout << "title: " << doc.title << "\npages: " << doc.page_count << "\nmethod: " << doc.method
+            << "\nsections: " << doc.sections.size() << "\n";
   for (const auto& s : doc.sections) {
     std::cout << "\n#" << s.number << " [" << s.page_start << "-" << s.page_end << "] " << s.name
               << "  (" << s.markdown.size() << " bytes)\n  " << s.description << "\n";
@@ -220,9 +221,12 @@ int main(int argc, char** argv) {
       std::string out;
       std::vector<std::string> files;
       for (std::size_t i = 1; i < args.size(); ++i) {
-        if (args[i] == "--runs" && i + 1 < args.size()) runs = std::max(1, std::stoi(args[++i]));
-        else if (args[i] == "--out" && i + 1 < args.size()) out = args[++i];
-        else files.push_back(args[i]);
+        if (args[i] == "--runs" && i + 1 < args.size())
+          runs = std::max(1, std::stoi(args[++i]));
+        else if (args[i] == "--out" && i + 1 < args.size())
+          out = args[++i];
+        else
+          files.push_back(args[i]);
       }
       if (files.empty()) return usage();
       return cmd_run(files, runs, out);

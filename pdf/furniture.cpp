@@ -34,9 +34,8 @@ std::string repeat_key(const std::string& text) {
 std::vector<std::size_t> edge_lines(const page_text& page) {
   std::vector<std::size_t> order(page.lines.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return page.lines[a].top < page.lines[b].top;
-  });
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return page.lines[a].top < page.lines[b].top; });
   std::vector<std::size_t> edges;
   for (std::size_t i = 0; i < order.size() && i < kEdgeLines; ++i) edges.push_back(order[i]);
   for (std::size_t i = 0; i < order.size() && i < kEdgeLines; ++i) {

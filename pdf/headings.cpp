@@ -16,7 +16,9 @@ constexpr std::size_t kMaxHeadingBytes = 200;
 constexpr int kMaxHeadingWords = 20;
 constexpr int kMaxLevel = 4;
 
-float half_point(float size) { return std::round(size * 2.0f) / 2.0f; }
+float half_point(float size) {
+  return std::round(size * 2.0f) / 2.0f;
+}
 
 int word_count(const std::string& s) {
   int n = 0;
@@ -153,8 +155,8 @@ void mark_headings(std::vector<page_text>& pages, const body_metrics& body) {
       const float gap = line.top - prev.bottom;
       const bool same_kind = line.heading == prev.heading && line.block == prev.block &&
                              gap < line.size * 0.8f && numbering_depth(line.text) == 0;
-      const bool after_number = numbering_only(prev.text) && gap < prev.size * 3.0f &&
-                                !numbering_only(line.text);
+      const bool after_number =
+          numbering_only(prev.text) && gap < prev.size * 3.0f && !numbering_only(line.text);
       if (same_kind || after_number) {
         // "Part I" over "Gnuplot" in a larger font: the pair ranks as its larger line.
         prev.heading = std::min(prev.heading, line.heading);
@@ -181,8 +183,8 @@ std::vector<heading_ref> collect_headings(const std::vector<page_text>& pages) {
         ++out.back().lines;
         continue;
       }
-      out.push_back({{static_cast<int>(p), static_cast<int>(i)}, line.heading, 1, line.size,
-                     line.text});
+      out.push_back(
+          {{static_cast<int>(p), static_cast<int>(i)}, line.heading, 1, line.size, line.text});
     }
   }
   return out;

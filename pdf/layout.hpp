@@ -38,9 +38,7 @@ struct page_text {
 struct line_pos {
   int page = 0;
   int line = 0;
-  bool operator<(const line_pos& o) const {
-    return page != o.page ? page < o.page : line < o.line;
-  }
+  bool operator<(const line_pos& o) const { return page != o.page ? page < o.page : line < o.line; }
   bool operator==(const line_pos& o) const { return page == o.page && line == o.line; }
   bool operator<=(const line_pos& o) const { return !(o < *this); }
 };
@@ -48,8 +46,8 @@ struct line_pos {
 /// An outline (bookmark) entry with the page its destination points at, when known.
 struct outline_item {
   std::string title;
-  int page = 0;      // 1-based; 0 = unknown
-  float top = -1;    // y of the destination from the top of the page; < 0 = unknown
+  int page = 0;    // 1-based; 0 = unknown
+  float top = -1;  // y of the destination from the top of the page; < 0 = unknown
   std::vector<outline_item> children;
 };
 

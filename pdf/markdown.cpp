@@ -16,7 +16,8 @@ struct block_edges {
   std::vector<float> left, right;
   explicit block_edges(const page_text& page) {
     for (const auto& line : page.lines) {
-      if (line.block >= left.size()) left.resize(line.block + 1, 1e9f), right.resize(line.block + 1, 0);
+      if (line.block >= left.size())
+        left.resize(line.block + 1, 1e9f), right.resize(line.block + 1, 0);
       left[line.block] = std::min(left[line.block], line.x0);
       right[line.block] = std::max(right[line.block], line.x1);
     }
@@ -24,8 +25,9 @@ struct block_edges {
 };
 
 bool is_bare_number(const std::string& s) {
-  return !s.empty() && s.size() <= 4 &&
-         std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  return !s.empty() && s.size() <= 4 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c));
+  });
 }
 
 bool starts_lowercase(const std::string& s) {
@@ -56,7 +58,8 @@ class paragraph_breaker {
     if (line.block != prev->block) return ends_sentence(prev->text) || !starts_lowercase(line.text);
     if (list) return false;
     const float indent = line.x0 - prev->x0;
-    if (indent > line.size * 0.8f && line.x0 > edges.left[line.block] + line.size * 0.8f) return true;
+    if (indent > line.size * 0.8f && line.x0 > edges.left[line.block] + line.size * 0.8f)
+      return true;
     const bool short_prev = prev->x1 < edges.right[prev->block] - prev->size * 3;
     return short_prev && ends_sentence(prev->text);
   }

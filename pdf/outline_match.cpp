@@ -69,8 +69,8 @@ line_pos first_line_at_or_after(const std::vector<page_text>& pages, line_pos po
 /// Scans [from, to) for the title and takes the first match of the best kind, in this
 /// order: exact in a large font, exact in a heading, partial in a large font, exact,
 /// partial in a heading; a table of contents only when nothing else matches.
-bool search(const std::vector<page_text>& pages, const std::string& title,
-            const body_metrics& body, line_pos from, line_pos to, located_entry& out) {
+bool search(const std::vector<page_text>& pages, const std::string& title, const body_metrics& body,
+            line_pos from, line_pos to, located_entry& out) {
   constexpr int kTiers = 5;
   constexpr int kNone = 2 * kTiers;
   int best = kNone;
@@ -82,7 +82,12 @@ bool search(const std::vector<page_text>& pages, const std::string& title,
     if (m == match::none) continue;
     const bool large = line.size >= body.size * 1.15f;
     const bool heading = heading_like(line, body);
-    int tier = m == match::exact ? (large ? 0 : heading ? 1 : 3) : (large ? 2 : heading ? 4 : kTiers);
+    int tier = m == match::exact ? (large     ? 0
+                                    : heading ? 1
+                                              : 3)
+                                 : (large     ? 2
+                                    : heading ? 4
+                                              : kTiers);
     if (tier >= kTiers) continue;
     if (pages[pos.page].contents) tier += kTiers;
     if (tier < best) {
@@ -102,8 +107,7 @@ line_pos end_of(const std::vector<page_text>& pages) {
 
 std::vector<located_entry> locate_outline(const std::vector<page_text>& pages,
                                           const std::vector<outline_item>& items,
-                                          const body_metrics& body, line_pos from,
-                                          line_pos to) {
+                                          const body_metrics& body, line_pos from, line_pos to) {
   std::vector<located_entry> found;
   line_pos cursor = from;
   for (const outline_item& item : items) {

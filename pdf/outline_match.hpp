@@ -22,8 +22,7 @@ struct located_entry {
 /// Entries that cannot be placed are left out. Lines must have their `key` set.
 std::vector<located_entry> locate_outline(const std::vector<page_text>& pages,
                                           const std::vector<outline_item>& items,
-                                          const body_metrics& body, line_pos from,
-                                          line_pos to);
+                                          const body_metrics& body, line_pos from, line_pos to);
 
 /// The end of the document as a position (one past the last line).
 line_pos end_of(const std::vector<page_text>& pages);

@@ -73,9 +73,9 @@ font_traits classify_font(const TextFontInfo* info) {
   if (auto plus = n.find('+'); plus != std::string::npos && plus < 8) n.erase(0, plus + 1);
   for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto has = [&](const char* s) { return n.find(s) != std::string::npos; };
-  t.bold = t.bold || has("bold") || has("black") || has("heavy") || has("demi") ||
-           has("cmbx") || has("cmb10") || has("sfbx") || has("ptmb") || has("phvb") ||
-           has("pplb") || has(",bd") || has("-bd");
+  t.bold = t.bold || has("bold") || has("black") || has("heavy") || has("demi") || has("cmbx") ||
+           has("cmb10") || has("sfbx") || has("ptmb") || has("phvb") || has("pplb") || has(",bd") ||
+           has("-bd");
   t.mono = t.mono || has("mono") || has("courier") || has("cmtt") || has("sftt") ||
            has("typewriter") || has("consolas") || has("pcrr") || has("pcrb") || has("menlo");
   return t;
@@ -92,7 +92,9 @@ bool abort_check(void* data) {
   return *stop && (*stop)();
 }
 
-bool skip_annotation(Annot*, void*) { return false; }
+bool skip_annotation(Annot*, void*) {
+  return false;
+}
 
 }  // namespace
 

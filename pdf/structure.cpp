@@ -35,7 +35,8 @@ std::string clean_name(const std::string& s) {
 bool usable_title(const std::string& title) {
   std::string t = normalize_for_match(title);
   if (t.empty() || t == "untitled" || t == "title" || t == "document") return false;
-  for (const char* ext : {" doc", " docx", " pdf", " tex", " dvi", " ps", " eps", " odt", " ppt", " pptx"}) {
+  for (const char* ext :
+       {" doc", " docx", " pdf", " tex", " dvi", " ps", " eps", " odt", " ppt", " pptx"}) {
     std::string e(ext);
     if (t.size() > e.size() && t.compare(t.size() - e.size(), e.size(), e) == 0) return false;
   }
@@ -77,7 +78,8 @@ void set_inner_levels(std::vector<page_text>& pages, const split& s, line_pos en
   }
   for (const auto& child : s.item->children) {
     for (const auto& grandchild : locate_outline(pages, child.children, body, from, end)) {
-      if (grandchild.title_lines > 0) mark_title_lines(pages, grandchild.pos, grandchild.title_lines, 3);
+      if (grandchild.title_lines > 0)
+        mark_title_lines(pages, grandchild.pos, grandchild.title_lines, 3);
     }
   }
 }
@@ -194,9 +196,9 @@ document_structure build_structure(std::vector<page_text>& pages,
     sec.page_end = std::max(sec.page_start, text.last_page);
     sec.name = s.name;
     if (sec.name.empty()) {
-      sec.name = sec.page_end == sec.page_start
-                     ? "Page " + std::to_string(sec.page_start)
-                     : "Pages " + std::to_string(sec.page_start) + "-" + std::to_string(sec.page_end);
+      sec.name = sec.page_end == sec.page_start ? "Page " + std::to_string(sec.page_start)
+                                                : "Pages " + std::to_string(sec.page_start) + "-" +
+                                                      std::to_string(sec.page_end);
     }
     sec.description = std::move(text.description);
     sec.markdown = std::move(text.markdown);

@@ -51,8 +51,8 @@ bool next_code_point(std::string_view s, std::size_t& i, uint32_t& cp) {
 
 bool is_separator(uint32_t cp) {
   if (cp < 0x80) return !std::isalnum(static_cast<int>(cp));
-  return (cp >= 0xA0 && cp <= 0xBF) || (cp >= 0x2000 && cp <= 0x206F) || cp == 0xD7 ||
-         cp == 0xF7 || (cp >= 0x2190 && cp <= 0x23FF) || (cp >= 0x25A0 && cp <= 0x27BF);
+  return (cp >= 0xA0 && cp <= 0xBF) || (cp >= 0x2000 && cp <= 0x206F) || cp == 0xD7 || cp == 0xF7 ||
+         (cp >= 0x2190 && cp <= 0x23FF) || (cp >= 0x25A0 && cp <= 0x27BF);
 }
 
 std::string_view trim(std::string_view s) {
@@ -85,14 +85,32 @@ void append_code_point(std::string& out, uint32_t cp) {
   if ((cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0xE000 && cp <= 0xF8FF)) return;
   if (cp == 0xFFFE || cp == 0xFFFF || cp > 0x10FFFF) return;
   switch (cp) {
-    case 0xAD: case 0x2010: case 0x2011: out += '-'; return;
-    case 0xFB00: out += "ff"; return;
-    case 0xFB01: out += "fi"; return;
-    case 0xFB02: out += "fl"; return;
-    case 0xFB03: out += "ffi"; return;
-    case 0xFB04: out += "ffl"; return;
-    case 0xFB05: case 0xFB06: out += "st"; return;
-    default: put_utf8(out, cp);
+    case 0xAD:
+    case 0x2010:
+    case 0x2011:
+      out += '-';
+      return;
+    case 0xFB00:
+      out += "ff";
+      return;
+    case 0xFB01:
+      out += "fi";
+      return;
+    case 0xFB02:
+      out += "fl";
+      return;
+    case 0xFB03:
+      out += "ffi";
+      return;
+    case 0xFB04:
+      out += "ffl";
+      return;
+    case 0xFB05:
+    case 0xFB06:
+      out += "st";
+      return;
+    default:
+      put_utf8(out, cp);
   }
 }
 
@@ -153,8 +171,9 @@ bool is_page_number(std::string_view s) {
   // Dashes and brackets around the number: "- 4 -", "\u2013 4 \u2013", "[4]".
   static const std::string dash = "(?:-|\u2013|\u2014|\\[|\\(|\\]|\\))";
   static const std::regex re(
-      "(?:page\\s+|p\\.\\s*)?" + dash + "?\\s*(?:\\d{1,4}|(?=[ivxlc])(?:c|xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3}))\\s*" +
-          dash + "?(?:\\s*(?:/|of)\\s*\\d{1,4})?",
+      "(?:page\\s+|p\\.\\s*)?" + dash +
+          "?\\s*(?:\\d{1,4}|(?=[ivxlc])(?:c|xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3}))\\s*" + dash +
+          "?(?:\\s*(?:/|of)\\s*\\d{1,4})?",
       icase);
   s = trim(s);
   if (s.empty() || s.size() > 24) return false;
@@ -202,8 +221,7 @@ std::string strip_bullet(std::string_view s) {
   static const std::regex bullet(bullet_pattern() + "\\s+");
   s = trim(s);
   std::match_results<std::string_view::const_iterator> m;
-  if (std::regex_search(s.begin(), s.end(), m, bullet,
-                        std::regex_constants::match_continuous)) {
+  if (std::regex_search(s.begin(), s.end(), m, bullet, std::regex_constants::match_continuous)) {
     return std::string(s.substr(static_cast<std::size_t>(m.length(0))));
   }
   return std::string(s);
@@ -218,8 +236,8 @@ bool ends_sentence(std::string_view s) {
 
 std::string first_sentences(std::string_view text, std::size_t max_bytes) {
   static const std::array<std::string_view, 18> abbreviations{
-      "e.g", "i.e", "etc", "cf", "vs", "fig", "figs", "eq", "no", "dr", "mr", "mrs", "ms",
-      "prof", "sec", "vol", "pp", "al"};
+      "e.g", "i.e", "etc", "cf", "vs",   "fig", "figs", "eq", "no",
+      "dr",  "mr",  "mrs", "ms", "prof", "sec", "vol",  "pp", "al"};
   text = trim(text);
   auto sentence_end = [&](std::size_t from) -> std::size_t {
     for (std::size_t i = from; i < text.size(); ++i) {

@@ -202,6 +202,66 @@ step_jobs() {
   echo "$answer"
 }
 
+# follow_job ID: polls the job until it finishes, printing its progress; leaves its final
+# JSON in $JOB_JSON.
+follow_job() {
+  local id=$1 status progress last=""
+  local deadline=$((SECONDS + 300))
+  while ((SECONDS < deadline)); do
+    JOB_JSON=$(curl -sS --max-time 5 "$BASE_URL/jobs/$id")
+    status=$(json_field status <<<"$JOB_JSON")
+    progress=$(json_field progress <<<"$JOB_JSON")
+    if [[ "$status $progress" != "$last" ]]; then
+      printf '  job %s: %-10s %3s%%\n' "${id:0:8}" "$status" "$progress"
+      last="$status $progress"
+    fi
+    [[ $status == completed || $status == failed ]] && return 0
+    sleep 0.2
+  done
+  die "job $id did not finish in time"
+}
+
+# A real PDF (the R manual "An Introduction to R" from Debian's r-doc-pdf package):
+# upload it, watch it become sections, generate a lesson for one section offline.
+step_document() {
+  local corpus pdf answer job doc sections section lesson
+  corpus=$("$ROOT/scripts/fetch-pdfs.sh") || die "could not fetch the demo PDF"
+  pdf="$corpus/R-intro.pdf"
+  echo "\$ curl -sS -F file=@R-intro.pdf -F title='An Introduction to R' $BASE_URL/upload/pdf-structured"
+  answer=$(curl -sS --max-time 30 -F "file=@$pdf;type=application/pdf" \
+    -F "title=An Introduction to R" "$BASE_URL/upload/pdf-structured")
+  echo "$answer"
+  job=$(json_field job_id <<<"$answer")
+  doc=$(json_field document_id <<<"$answer")
+  [[ -n $job && -n $doc ]] || die "the upload was not accepted"
+  follow_job "$job"
+  [[ $(json_field status <<<"$JOB_JSON") == completed ]] || die "the upload failed: $JOB_JSON"
+  sections=$(curl -sS --max-time 5 "$BASE_URL/sections?document_id=$doc")
+  echo "Sections of the document:"
+  python3 -c 'import json,sys
+for s in json.load(sys.stdin)["sections"][:12]:
+    print("  %2d. %-50s pages %d-%d" % (s["section_number"], s["name"][:50], s["page_start"], s["page_end"]))' <<<"$sections"
+  section=$(python3 -c 'import json,sys; s=json.load(sys.stdin)["sections"]; print(s[min(1,len(s)-1)]["id"])' <<<"$sections")
+  echo
+  echo "\$ curl -sS -X POST $BASE_URL/lessons/generate -H 'Content-Type: application/json' -d '{\"document_id\":\"$doc\",\"section_id\":\"$section\"}'"
+  answer=$(curl -sS --max-time 10 -X POST "$BASE_URL/lessons/generate" -H 'Content-Type: application/json' \
+    -d "{\"document_id\":\"$doc\",\"section_id\":\"$section\"}")
+  echo "$answer"
+  job=$(json_field job_id <<<"$answer")
+  if [[ -n $job ]]; then follow_job "$job"; fi
+  lesson=$(curl -sS --max-time 5 "$BASE_URL/lessons?section_id=$section")
+  python3 -c 'import json,sys
+l=json.load(sys.stdin)
+print("Lesson: %s\n\nSummary: %s\n" % (l["topic"], l["summary"]))
+for c in l["concepts"]:
+    if c["check_ins"]:
+        q=c["check_ins"][0]
+        print("Check-in (%s): %s" % (c["name"], q["question"]))
+        for i,o in enumerate(q["options"]): print("  %s) %s" % ("abcd"[i], o))
+        print("  answer: %s   hint: %s" % (q["expected_answer"], q["hint"]))
+        break' <<<"$lesson"
+}
+
 main() {
   case ${1:-} in
     "")
@@ -211,6 +271,7 @@ main() {
       run_step migrate
       run_step server
       run_step jobs
+      run_step document
       run_step show
       ;;
     stop) cmd_stop ;;

@@ -28,7 +28,7 @@ TEST_CASE("real PDFs: at least 90% of top-level outline titles become sections o
     const auto by_titles =
         score_outline(reference, extract_without_destinations(file, outline_use::titles_only));
     INFO("by matching titles alone (no destinations): " << by_titles.named_on_page << " of "
-                                                          << by_titles.titles);
+                                                        << by_titles.titles);
     CHECK(by_titles.named_on_page * 10 >= by_titles.titles * 9);
     for (const auto& s : doc.sections) {
       CHECK(s.page_start <= s.page_end);

@@ -34,7 +34,9 @@ app_error error_of(const std::string& path, const extract_options& opts = {}) {
   throw std::logic_error("unreachable");
 }
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 
 }  // namespace
 
@@ -53,8 +55,8 @@ TEST_CASE("a PDF encrypted with an empty user password is read normally") {
   temp_dir dir;
   const auto plain = dir.write("plain.pdf", render_pdf(simple_doc(2)));
   const auto restricted = dir.file("restricted.pdf");
-  REQUIRE(run("qpdf --encrypt '' owner-secret 256 --print=none -- '" + plain + "' '" +
-              restricted + "'") == 0);
+  REQUIRE(run("qpdf --encrypt '' owner-secret 256 --print=none -- '" + plain + "' '" + restricted +
+              "'") == 0);
   auto doc = extract_structure(restricted, {});
   CHECK(doc.sections.size() == 2);
 }
@@ -94,7 +96,8 @@ TEST_CASE("a text file renamed to .pdf fails as not a PDF") {
   temp_dir dir;
   auto e = error_of(dir.write("notes.pdf", "These are my notes, not a PDF at all.\n"));
   CHECK(e.code() == errc::unsupported);
-  CHECK(starts_with(e.what(), "PDF is damaged or not a PDF: the file does not start with a PDF header"));
+  CHECK(starts_with(e.what(),
+                    "PDF is damaged or not a PDF: the file does not start with a PDF header"));
   CHECK_FALSE(e.transient());
 }
 

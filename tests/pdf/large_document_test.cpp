@@ -14,7 +14,8 @@ TEST_CASE("a 1,000-page PDF is extracted with progress rising monotonically from
   pdf_spec spec;
   for (int p = 1; p <= 1000; ++p) {
     page_builder page;
-    if (p % 50 == 1) page.heading("Chapter " + std::to_string(p / 50 + 1) + ": Unit " + std::to_string(p), 18);
+    if (p % 50 == 1)
+      page.heading("Chapter " + std::to_string(p / 50 + 1) + ": Unit " + std::to_string(p), 18);
     page.paragraph(prose(p, 10)).paragraph(prose(p + 5000, 8));
     page.page().runs.push_back({300, 760, 9, std::to_string(p)});
     spec.pages.push_back(page.build());
@@ -38,7 +39,8 @@ TEST_CASE("a 1,000-page PDF is extracted with progress rising monotonically from
     INFO("step " << i);
     CHECK(progress[i] > progress[i - 1]);
   }
-  CHECK(std::count_if(progress.begin(), progress.end(), [](int p) { return p >= 10 && p <= 70; }) > 30);
+  CHECK(std::count_if(progress.begin(), progress.end(), [](int p) { return p >= 10 && p <= 70; }) >
+        30);
 }
 
 TEST_CASE("extractions running at once in several threads give the same result as one alone") {

@@ -34,11 +34,16 @@ std::string xml_unescape(const std::string& s) {
       continue;
     }
     std::string entity = s.substr(i + 1, semi - i - 1);
-    if (entity == "amp") out += '&';
-    else if (entity == "lt") out += '<';
-    else if (entity == "gt") out += '>';
-    else if (entity == "quot") out += '"';
-    else if (entity == "apos") out += '\'';
+    if (entity == "amp")
+      out += '&';
+    else if (entity == "lt")
+      out += '<';
+    else if (entity == "gt")
+      out += '>';
+    else if (entity == "quot")
+      out += '"';
+    else if (entity == "apos")
+      out += '\'';
     else if (!entity.empty() && entity[0] == '#') {
       uint32_t cp = static_cast<uint32_t>(entity.size() > 1 && entity[1] == 'x'
                                               ? std::strtoul(entity.c_str() + 2, nullptr, 16)
@@ -55,13 +60,15 @@ std::string xml_unescape(const std::string& s) {
 }  // namespace
 
 std::vector<reference_entry> reference_outline(const std::string& pdf) {
-  const std::string cmd = "pdftohtml -xml -i -q -stdout -f 1 -l 1 " + shell_quote(pdf) + " 2>/dev/null";
+  const std::string cmd =
+      "pdftohtml -xml -i -q -stdout -f 1 -l 1 " + shell_quote(pdf) + " 2>/dev/null";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), &pclose);
   if (!pipe) throw std::runtime_error("cannot run pdftohtml");
   std::string xml;
   char buf[65536];
   for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe.get())) > 0;) xml.append(buf, n);
-  if (xml.find("<pdf2xml") == std::string::npos) throw std::runtime_error("pdftohtml failed on " + pdf);
+  if (xml.find("<pdf2xml") == std::string::npos)
+    throw std::runtime_error("pdftohtml failed on " + pdf);
 
   std::vector<reference_entry> out;
   int depth = 0;
@@ -78,7 +85,8 @@ std::vector<reference_entry> reference_outline(const std::string& pdf) {
       if (depth == 1) {
         reference_entry e;
         std::string tag = xml.substr(i, close - i);
-        if (auto p = tag.find("page=\""); p != std::string::npos) e.page = std::atoi(tag.c_str() + p + 6);
+        if (auto p = tag.find("page=\""); p != std::string::npos)
+          e.page = std::atoi(tag.c_str() + p + 6);
         e.title = xml_unescape(xml.substr(close + 1, end - close - 1));
         out.push_back(e);
       }
@@ -103,7 +111,8 @@ outline_score score_outline(const std::vector<reference_entry>& reference,
     const std::string want = detail::normalize_for_match(entry.title);
     for (std::size_t s = cursor; s < doc.sections.size(); ++s) {
       const std::string name = detail::normalize_for_match(doc.sections[s].name);
-      if (name != want && !(lenient && (ends_with_word(name, want) || ends_with_word(want, name)))) {
+      if (name != want &&
+          !(lenient && (ends_with_word(name, want) || ends_with_word(want, name)))) {
         continue;
       }
       ++score.named;
@@ -127,7 +136,8 @@ document_structure extract_without_destinations(const std::string& pdf, outline_
       };
   forget(outline);
   if (use == outline_use::ignored) outline.clear();
-  return detail::build_structure(pages, outline, reader.metadata_title(), [](int) {}, [] {});
+  return detail::build_structure(
+      pages, outline, reader.metadata_title(), [](int) {}, [] {});
 }
 
 std::vector<std::string> corpus_files(const std::string& dir) {

@@ -29,9 +29,12 @@ std::string num(double v) {
 
 const char* font_resource(font f) {
   switch (f) {
-    case font::bold: return "/F2";
-    case font::mono: return "/F3";
-    default: return "/F1";
+    case font::bold:
+      return "/F2";
+    case font::mono:
+      return "/F3";
+    default:
+      return "/F1";
   }
 }
 
@@ -86,17 +89,18 @@ std::string render_pdf(const pdf_spec& spec) {
   objects[1] = "<< /Type /Pages /Kids [" + kids + "] /Count " + std::to_string(n) + " >>";
   const char* names[] = {"Helvetica", "Helvetica-Bold", "Courier"};
   for (int f = 0; f < 3; ++f) {
-    objects[static_cast<std::size_t>(2 + f)] = std::string("<< /Type /Font /Subtype /Type1 /BaseFont /") +
-                                              names[f] + " /Encoding /WinAnsiEncoding >>";
+    objects[static_cast<std::size_t>(2 + f)] =
+        std::string("<< /Type /Font /Subtype /Type1 /BaseFont /") + names[f] +
+        " /Encoding /WinAnsiEncoding >>";
   }
   objects[5] = spec.title.empty() ? "<< >>" : "<< /Title " + pdf_string(spec.title) + " >>";
   for (int p = 1; p <= n; ++p) {
     const page_spec& page = spec.pages[static_cast<std::size_t>(p - 1)];
     std::string content;
     for (const auto& run : page.runs) {
-      content += "BT " + std::string(font_resource(run.face)) + " " + num(run.size) + " Tf 1 0 0 1 " +
-                 num(run.x) + " " + num(spec.height - run.y) + " Tm " + pdf_string(run.text) +
-                 " Tj ET\n";
+      content += "BT " + std::string(font_resource(run.face)) + " " + num(run.size) +
+                 " Tf 1 0 0 1 " + num(run.x) + " " + num(spec.height - run.y) + " Tm " +
+                 pdf_string(run.text) + " Tj ET\n";
     }
     if (page.image) {
       content += "q 200 0 0 200 200 300 cm BI /W 2 /H 2 /CS /G /BPC 8 ID ";
@@ -104,8 +108,8 @@ std::string render_pdf(const pdf_spec& spec) {
       content += "\nEI Q\n";
     }
     objects[static_cast<std::size_t>(page_id(p) - 1)] =
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 " + num(spec.width) + " " +
-        num(spec.height) + "] /Resources << /Font << /F1 3 0 R /F2 4 0 R /F3 5 0 R >> >> /Contents " +
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 " + num(spec.width) + " " + num(spec.height) +
+        "] /Resources << /Font << /F1 3 0 R /F2 4 0 R /F3 5 0 R >> >> /Contents " +
         std::to_string(page_id(p) + 1) + " 0 R >>";
     objects[static_cast<std::size_t>(page_id(p))] =
         "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream";
@@ -116,7 +120,8 @@ std::string render_pdf(const pdf_spec& spec) {
       top_last = next_of[static_cast<std::size_t>(top_last - outline_root - 1)];
     }
     objects.push_back("<< /Type /Outlines /First " + std::to_string(top_first) + " 0 R /Last " +
-                      std::to_string(top_last) + " 0 R /Count " + std::to_string(order.size()) + " >>");
+                      std::to_string(top_last) + " 0 R /Count " + std::to_string(order.size()) +
+                      " >>");
     for (std::size_t i = 0; i < order.size(); ++i) {
       const outline_spec& item = *order[i];
       std::string o = "<< /Title " + pdf_string(item.title) + " /Parent " +
@@ -148,7 +153,8 @@ std::string render_pdf(const pdf_spec& spec) {
     std::snprintf(buf, sizeof buf, "%010zu 00000 n \n", off);
     out += buf;
   }
-  out += "trailer\n<< /Size " + std::to_string(objects.size() + 1) + " /Root 1 0 R /Info 6 0 R >>\n";
+  out +=
+      "trailer\n<< /Size " + std::to_string(objects.size() + 1) + " /Root 1 0 R /Info 6 0 R >>\n";
   out += "startxref\n" + std::to_string(xref) + "\n%%EOF\n";
   return out;
 }
@@ -183,14 +189,15 @@ page_builder& page_builder::paragraph(const std::string& text, double size) {
 }
 
 std::string prose(int seed, int sentences) {
-  static const char* subjects[] = {"The method", "Each student", "A careful reader", "The model",
-                                   "This approach", "The teacher", "Every example", "The result"};
-  static const char* verbs[] = {"explains", "measures", "compares", "describes", "predicts",
-                                "summarises", "illustrates", "questions"};
-  static const char* objects[] = {"the growth of cells", "a simple experiment", "the main idea",
-                                  "the data in the table", "several related topics",
-                                  "the history of the field", "a common mistake",
-                                  "the next chapter"};
+  static const char* subjects[] = {"The method",    "Each student",  "A careful reader",
+                                   "The model",     "This approach", "The teacher",
+                                   "Every example", "The result"};
+  static const char* verbs[] = {"explains", "measures",   "compares",    "describes",
+                                "predicts", "summarises", "illustrates", "questions"};
+  static const char* objects[] = {"the growth of cells",    "a simple experiment",
+                                  "the main idea",          "the data in the table",
+                                  "several related topics", "the history of the field",
+                                  "a common mistake",       "the next chapter"};
   std::string out;
   unsigned state = static_cast<unsigned>(seed) * 2654435761u + 12345u;
   auto next = [&state](unsigned m) {
@@ -199,8 +206,7 @@ std::string prose(int seed, int sentences) {
   };
   for (int i = 0; i < sentences; ++i) {
     if (!out.empty()) out += ' ';
-    out += std::string(subjects[next(8)]) + " " + verbs[next(8)] + " " + objects[next(8)] +
-           ".";
+    out += std::string(subjects[next(8)]) + " " + verbs[next(8)] + " " + objects[next(8)] + ".";
   }
   return out;
 }

@@ -50,8 +50,14 @@ class page_builder {
   /// One line as given (no wrapping); `indent` in points from the left margin.
   page_builder& line(const std::string& text, double size = 11, font face = font::regular,
                      double indent = 0);
-  page_builder& at(double y) { y_ = y; return *this; }
-  page_builder& gap(double points) { y_ += points; return *this; }
+  page_builder& at(double y) {
+    y_ = y;
+    return *this;
+  }
+  page_builder& gap(double points) {
+    y_ += points;
+    return *this;
+  }
   double y() const { return y_; }
   page_spec& page() { return page_; }
   page_spec build() const { return page_; }

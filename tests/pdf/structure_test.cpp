@@ -26,7 +26,9 @@ pdf_spec numbered_headings_doc() {
       .heading("1.1 Background", 13)
       .paragraph(prose(2, 6));
   page_builder p2;
-  p2.paragraph(prose(3, 6)).heading("2 Cells", 16).paragraph("Cells are the units of life. " + prose(4, 8));
+  p2.paragraph(prose(3, 6))
+      .heading("2 Cells", 16)
+      .paragraph("Cells are the units of life. " + prose(4, 8));
   page_builder p3;
   p3.paragraph(prose(5, 10));
   page_builder p4;
@@ -63,7 +65,10 @@ pdf_spec outline_doc(bool with_destinations) {
   spec.pages = {cover.build(), contents.build(), p3.build(), p4.build(), p5.build()};
   const double tools_y = 72 + 8 * 11 * 1.25;  // roughly where p4's heading sits
   spec.outline = {
-      {"Getting started:", with_destinations ? 3 : 0, -1, {{"Choosing a site", with_destinations ? 3 : 0, -1, {}}}},
+      {"Getting started:",
+       with_destinations ? 3 : 0,
+       -1,
+       {{"Choosing a site", with_destinations ? 3 : 0, -1, {}}}},
       {"Tools of the Trade", with_destinations ? 4 : 0, with_destinations ? tools_y : -1, {}},
       {"Safety First", with_destinations ? 5 : 0, -1, {}}};
   return spec;
@@ -77,7 +82,8 @@ SCENARIO("a PDF without an outline is split at its top-level numbered headings")
   THEN("the chapters become sections with the right names, order and pages") {
     CHECK(doc.method == "headings");
     CHECK(doc.page_count == 4);
-    REQUIRE(section_names(doc) == std::vector<std::string>{"1 Introduction", "2 Cells", "3 Genetics"});
+    REQUIRE(section_names(doc) ==
+            std::vector<std::string>{"1 Introduction", "2 Cells", "3 Genetics"});
     CHECK(doc.sections[0].number == 1);
     CHECK(doc.sections[2].number == 3);
     CHECK(doc.sections[0].page_start == 1);
@@ -155,14 +161,16 @@ TEST_CASE("two-column text is read column by column, not across") {
   // Section 1 fills the left column and the top of the right one; section 2 starts
   // half-way down the right column. Lines are written across the page, row by row.
   const std::vector<std::string> left = {
-      "The left column starts here and", "keeps going for a while about", "plants and their roots in soil.",
-      "Roots take up water from the", "ground and pass it to the stem.", "Leaves then use the water with",
-      "light to make the sugars that", "the whole plant needs, and the"};
-  const std::vector<std::string> right_top = {
-      "stems carry the sugar back down", "to the roots, which store it for", "the winter months ahead."};
+      "The left column starts here and", "keeps going for a while about",
+      "plants and their roots in soil.", "Roots take up water from the",
+      "ground and pass it to the stem.", "Leaves then use the water with",
+      "light to make the sugars that",   "the whole plant needs, and the"};
+  const std::vector<std::string> right_top = {"stems carry the sugar back down",
+                                              "to the roots, which store it for",
+                                              "the winter months ahead."};
   const std::vector<std::string> right_bottom = {
-      "The right column is about rocks", "and the minerals that they hold", "deep within the crust below us.",
-      "Granite forms when magma cools"};
+      "The right column is about rocks", "and the minerals that they hold",
+      "deep within the crust below us.", "Granite forms when magma cools"};
   pdf_spec spec;
   page_spec page;
   page.runs.push_back({150, 60, 20, "Nature Notes", font::bold});
@@ -182,10 +190,12 @@ TEST_CASE("two-column text is read column by column, not across") {
   INFO("1: " << doc.sections[0].markdown << "\n2: " << doc.sections[1].markdown);
   CHECK(contains(doc.sections[0].markdown,
                  "plants and their roots in soil. Roots take up water from the ground"));
-  CHECK(contains(doc.sections[0].markdown, "the whole plant needs, and the stems carry the sugar back down"));
+  CHECK(contains(doc.sections[0].markdown,
+                 "the whole plant needs, and the stems carry the sugar back down"));
   CHECK_FALSE(contains(doc.sections[0].markdown, "rocks"));
-  CHECK(contains(doc.sections[1].markdown, "The right column is about rocks and the minerals that "
-                                           "they hold deep within the crust below us. Granite"));
+  CHECK(contains(doc.sections[1].markdown,
+                 "The right column is about rocks and the minerals that "
+                 "they hold deep within the crust below us. Granite"));
   CHECK_FALSE(contains(doc.sections[1].markdown, "plants"));
   CHECK_FALSE(contains(doc.sections[1].markdown, "stems"));
 }
@@ -195,7 +205,8 @@ TEST_CASE("running headers, footers and page numbers do not appear in the markdo
   pdf_spec spec;
   for (int p = 1; p <= 8; ++p) {
     page_builder page(72, 80);
-    if (p % 3 == 1) page.heading("Chapter " + std::to_string(p / 3 + 1) + " Topic " + std::to_string(p), 16);
+    if (p % 3 == 1)
+      page.heading("Chapter " + std::to_string(p / 3 + 1) + " Topic " + std::to_string(p), 16);
     page.paragraph(prose(30 + p, 8)).paragraph(prose(40 + p, 6));
     page.page().runs.push_back({72, 40, 9, "Course Notes - Biology 101", font::regular});
     page.page().runs.push_back({450, 40, 9, "Spring term", font::regular});

@@ -68,7 +68,8 @@ TEST_CASE("a description is the first sentence, or two when the first is short")
       "A cell is the basic structural and functional unit of every known living organism on earth. "
       "Second sentence.";
   CHECK(first_sentences(long_first) ==
-        "A cell is the basic structural and functional unit of every known living organism on earth.");
+        "A cell is the basic structural and functional unit of every known living organism on "
+        "earth.");
   CHECK(first_sentences("See e.g. the table in Fig. 2 for details. Next one.") ==
         "See e.g. the table in Fig. 2 for details. Next one.");
   const std::string run_on(1000, 'a');
