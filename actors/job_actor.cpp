@@ -76,6 +76,7 @@ job_context make_context(self_ptr self) {
   ctx.job = self->state.job;
   ctx.report_progress = [me](int pct) { caf::anon_send(me, progress_atom::value, pct); };
   ctx.report_partial = [me](const std::string& text) { caf::anon_send(me, partial_atom::value, text); };
+  ctx.report_problem = [me](const std::string& text) { caf::anon_send(me, problem_atom::value, text); };
   ctx.stop_flag = self->state.stop;
   return ctx;
 }
@@ -139,6 +140,12 @@ caf::actor spawn_job_actor(caf::local_actor* parent, runtime_ptr rt, job_row job
           if (st.concluded) return;
           if (auto t = st.rt->actors.get(directory::tracker))
             self->send(t, partial_atom::value, st.job.id, st.job.lease_token, text);
+        },
+        [=](problem_atom, const std::string& text) {
+          auto& st = self->state;
+          if (st.concluded) return;
+          if (auto t = st.rt->actors.get(directory::tracker))
+            self->send(t, problem_atom::value, st.job.id, st.job.lease_token, text);
         },
         [=](result_atom, bool ok, const std::string& payload, uint8_t code, bool transient) {
           conclude(self, {ok, payload, static_cast<errc>(code), transient});

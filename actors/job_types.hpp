@@ -21,10 +21,16 @@ struct job_context {
   std::shared_ptr<std::atomic<bool>> stop_flag;
   /// Text produced so far (an LLM's streamed answer), for clients that follow the job.
   std::function<void(const std::string&)> report_partial;
+  /// A problem the run is working around (an upstream retry), shown as the job's error
+  /// while it runs.
+  std::function<void(const std::string&)> report_problem;
 
   bool stopping() const { return stop_flag && stop_flag->load(); }
   void partial(const std::string& text) const {
     if (report_partial) report_partial(text);
+  }
+  void problem(const std::string& text) const {
+    if (report_problem) report_problem(text);
   }
   void progress(int pct) const {
     if (report_progress) report_progress(pct);

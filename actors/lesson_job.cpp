@@ -66,6 +66,7 @@ std::string run_lesson(runtime& rt, job_context& ctx) {
   };
   hooks.on_retry = [&ctx](int attempt, const std::string& error) {
     logger("worker")->warn("job {}: LLM request {} after: {}", ctx.job.id, attempt, error);
+    ctx.problem("LLM request " + std::to_string(attempt) + " after: " + error);
   };
   ctx.progress(20);
   auto provider = llm::make_provider(rt.llm_options);

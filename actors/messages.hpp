@@ -34,6 +34,7 @@ using result_atom = caf::atom_constant<caf::atom("result")>;
 using timeout_atom = caf::atom_constant<caf::atom("jtimeout")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using partial_atom = caf::atom_constant<caf::atom("partial")>;
+using problem_atom = caf::atom_constant<caf::atom("problem")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 
 /// The error category of every `caf::error` the actors answer with.

@@ -348,6 +348,15 @@ caf::actor spawn_tracker(caf::actor_system& sys, runtime_ptr rt) {
           st.partials[id] = text.size() > 65536 ? text.substr(text.size() - 65536) : text;
           schedule_flush(self);
         },
+        [=](problem_atom, const std::string& id, int64_t token, const std::string& text) {
+          auto& st = self->state;
+          auto i = st.running.find(id);
+          if (i == st.running.end() || i->second.lease_token != token) return;
+          i->second.error = text.substr(0, 1000);
+          i->second.has_error = true;
+          st.dirty_redis.insert(id);
+          schedule_flush(self);
+        },
         [=](finish_atom, const job_outcome& o) -> caf::result<bool> {
           auto rp = self->make_response_promise<bool>();
           self->state.finishing.emplace_back(o, rp);

@@ -41,6 +41,7 @@ struct run_stats {
 /// Runs argv in a child process (stdout and stderr to /dev/null) and measures it.
 run_stats measure(const std::vector<std::string>& argv) {
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const auto t0 = std::chrono::steady_clock::now();
@@ -71,6 +72,7 @@ run_stats measure(const std::vector<std::string>& argv) {
 run_stats summarize(std::vector<run_stats> runs) {
   auto median = [&](auto field) {
     std::vector<double> v;
+    v.reserve(runs.size());
     for (const auto& r : runs) v.push_back(r.*field);
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];

@@ -109,7 +109,7 @@ void check_pdf_file(const std::string& path) {
   if (head.find("%PDF-") == std::string::npos) {
     damaged("the file does not start with a PDF header", errc::unsupported);
   }
-  std::string tail(std::min<std::size_t>(size, 16 * 1024), '\0');
+  std::string tail(std::min<std::size_t>(size, std::size_t{16} * 1024), '\0');
   in.seekg(static_cast<std::streamoff>(size - tail.size()));
   in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
   if (!in) throw app_error(errc::not_found, "PDF file cannot be read", false);
@@ -237,7 +237,7 @@ page_text poppler_reader::read_page(int number, const std::function<bool()>& sto
           chars += static_cast<std::size_t>(n);
           bold += it->second.bold ? static_cast<std::size_t>(n) : 0;
           mono += it->second.mono ? static_cast<std::size_t>(n) : 0;
-          size_sum += finite(w->getFontSize(), 1000) * n;
+          size_sum += static_cast<double>(finite(w->getFontSize(), 1000)) * n;
           double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
           w->getBBox(&x0, &y0, &x1, &y1);
           if (first) {

@@ -579,6 +579,8 @@ cmd_pdf() {
   "$BUILD_DIR/bench/pdf_bench" run --runs "$runs" --out "$table" "$corpus"/*.pdf >&2 ||
     die "bench/pdf_bench failed"
   {
+    echo "## PDF extraction (scripts/bench.sh pdf)"
+    echo
     echo "Measured $(date -u '+%Y-%m-%d %H:%M') UTC by \`scripts/bench.sh pdf\` (one run)."
     echo
     echo "- Machine: $(machine_line); CPUs ${IDLE_BUSY_PCT}% busy with other work just before the measurements"
@@ -595,6 +597,11 @@ cmd_pdf() {
     echo "  median wall and CPU time, largest peak RSS (wait4 ru_maxrss)."
     echo
     cat "$table"
+    if ((IDLE_BUSY_PCT >= 25)); then
+      echo
+      echo "**This run is not clean:** other work kept the CPUs ${IDLE_BUSY_PCT}% busy before it, so"
+      echo "the times are disturbed; the ratios, from alternating runs, less so."
+    fi
   } >"$section"
   cat "$section"
   if ((write)); then write_section "PDF extraction (scripts/bench.sh pdf)" "$section"; fi

@@ -230,3 +230,72 @@ TEST_CASE("a server that needs an LLM key it lacks refuses to start, naming the 
   std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   CHECK(text.find("GEMINI_API_KEY") != std::string::npos);
 }
+
+TEST_CASE("a 429 with Retry-After is honoured and the retry is visible on the job while it waits",
+          "[lesson][llm]") {
+  fake_llm_server llm;
+  llm.script({{llm_reply::rate_limited, {}, {}, 2}, {llm_reply::good_lesson}});
+  service_fixture f;
+  std::string storage = "/tmp/" + unique_name("storage");
+  server_process s{f, {{"STORAGE_DIR", storage}, {"LLM_PROVIDER", "openai"},
+                       {"LLM_BASE_URL", llm.url() + "/v1"}}};
+  s.start();
+  auto c = s.client();
+  auto [doc, sections] = uploaded_document(*c);
+  auto a = call(*c, "POST", "/lessons/generate", generate_body(doc, sections[0]));
+  std::string id = a.body["job_id"].GetString();
+  bool visible = eventually([&] {
+    auto j = call(*c, "GET", "/jobs/" + id);
+    return j.body["error"].IsString() && std::string{j.body["error"].GetString()}.find("429") != std::string::npos;
+  }, std::chrono::seconds(5));
+  CHECK(visible);
+  auto job = wait_for_status(*c, id, "completed", "user-a", std::chrono::seconds(30));
+  CHECK(job.body["error"].IsNull());
+  REQUIRE(llm.request_count() == 2);
+  auto reqs = llm.requests();
+  CHECK(reqs[1].at - reqs[0].at >= std::chrono::milliseconds(1900));
+  std::system(("rm -rf '" + storage + "'").c_str());
+}
+
+TEST_CASE("malformed answers and a dropped stream are asked for again until a good lesson comes",
+          "[lesson][llm]") {
+  fake_llm_server llm;
+  llm.script({{llm_reply::malformed_json}, {llm_reply::dropped}, {llm_reply::good_lesson}});
+  service_fixture f;
+  std::string storage = "/tmp/" + unique_name("storage");
+  server_process s{f, {{"STORAGE_DIR", storage}, {"LLM_PROVIDER", "gemini"},
+                       {"LLM_BASE_URL", llm.url()}, {"GEMINI_API_KEY", "gm-test-secret"}}};
+  s.start();
+  auto c = s.client();
+  auto [doc, sections] = uploaded_document(*c);
+  auto a = call(*c, "POST", "/lessons/generate", generate_body(doc, sections[1]));
+  auto job = wait_for_status(*c, a.body["job_id"].GetString(), "completed", "user-a", std::chrono::seconds(30));
+  CHECK(llm.request_count() == 3);
+  for (const auto& r : llm.requests()) {
+    CHECK(r.header("x-goog-api-key") == "gm-test-secret");
+    CHECK(r.target.find("gm-test-secret") == std::string::npos);
+  }
+  std::system(("rm -rf '" + storage + "'").c_str());
+}
+
+TEST_CASE("cancelling a lesson job aborts a slow model answer within a second", "[lesson][llm]") {
+  fake_llm_server llm;
+  llm.script({{llm_reply::slow_lesson, std::chrono::milliseconds(20000), std::chrono::milliseconds(500)}});
+  service_fixture f;
+  std::string storage = "/tmp/" + unique_name("storage");
+  server_process s{f, {{"STORAGE_DIR", storage}, {"LLM_PROVIDER", "openai"},
+                       {"LLM_BASE_URL", llm.url() + "/v1"}}};
+  s.start();
+  auto c = s.client();
+  auto [doc, sections] = uploaded_document(*c);
+  auto a = call(*c, "POST", "/lessons/generate", generate_body(doc, sections[2]));
+  std::string id = a.body["job_id"].GetString();
+  REQUIRE(eventually([&] { return llm.request_count() == 1; }, std::chrono::seconds(10)));
+  auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(call(*c, "POST", "/jobs/" + id + "/cancel").status == 200);
+  auto job = wait_for_status(*c, id, "failed", "user-a", std::chrono::seconds(5));
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500));
+  CHECK(job.body["cancelled"].GetBool());
+  CHECK(call(*c, "GET", "/lessons?section_id=" + sections[2]).status == 404);
+  std::system(("rm -rf '" + storage + "'").c_str());
+}

@@ -89,7 +89,7 @@ std::string render_pdf(const pdf_spec& spec) {
   objects[1] = "<< /Type /Pages /Kids [" + kids + "] /Count " + std::to_string(n) + " >>";
   const char* names[] = {"Helvetica", "Helvetica-Bold", "Courier"};
   for (int f = 0; f < 3; ++f) {
-    objects[static_cast<std::size_t>(2 + f)] =
+    objects[2 + static_cast<std::size_t>(f)] =
         std::string("<< /Type /Font /Subtype /Type1 /BaseFont /") + names[f] +
         " /Encoding /WinAnsiEncoding >>";
   }
