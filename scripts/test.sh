@@ -88,6 +88,10 @@ step "setup (scripts/setup.sh)" scripts/setup.sh
 step "configure ($BUILD_DIR)" cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
 step "build" cmake --build "$BUILD_DIR" -j"$(nproc)"
 step "services" start_services
+# The real-world PDFs of the [corpus] test (cached under .run/; a few seconds the first
+# time). Without network the test warns and passes, so a failed fetch is not fatal.
+echo "==> PDF corpus (scripts/fetch-pdfs.sh)"
+scripts/fetch-pdfs.sh >/dev/null || echo "==> PDF corpus unavailable: the [corpus] test will only warn"
 
 echo "==> ctest $*"
 t0=$(now_ms)
