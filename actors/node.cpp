@@ -28,31 +28,6 @@ redis_client& node::impl::thread_redis() {
   return *mine.client;
 }
 
-bool completed_cache::is_completed(const std::string& json) {
-  auto at = json.find("\"status\":\"");
-  return at != std::string::npos && at < 200 && json.compare(at + 10, 10, "completed\"") == 0;
-}
-
-std::optional<std::string> completed_cache::find(const std::string& owner, const std::string& id) {
-  auto& sh = shard_of(id);
-  std::lock_guard<std::mutex> guard{sh.mutex};
-  auto i = sh.entries.find(id);
-  if (i == sh.entries.end()) return std::nullopt;
-  if (i->second.expires < std::chrono::steady_clock::now()) {
-    sh.entries.erase(i);
-    return std::nullopt;
-  }
-  if (i->second.owner != owner) return std::string{};
-  return i->second.json;
-}
-
-void completed_cache::put(const std::string& owner, const std::string& id, const std::string& json) {
-  auto& sh = shard_of(id);
-  std::lock_guard<std::mutex> guard{sh.mutex};
-  if (sh.entries.size() >= max_per_shard) sh.entries.clear();  // crude, bounded
-  sh.entries[id] = {owner, json, std::chrono::steady_clock::now() + ttl};
-}
-
 node::node(const config::settings& settings) : impl_(std::make_unique<impl>(settings)) {}
 
 node::~node() { stop(); }
@@ -106,23 +81,10 @@ std::vector<std::string> node::create_jobs(std::vector<new_job> jobs) {
 std::vector<std::string> node::jobs_json(const std::string& owner,
                                          const std::vector<std::string>& ids) {
   std::vector<std::optional<std::string>> cached(ids.size());
-  std::vector<std::string> ask_redis;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    cached[i] = impl_->completed.find(owner, ids[i]);
-    if (!cached[i]) ask_redis.push_back(ids[i]);
-  }
-  if (!ask_redis.empty()) {
-    try {
-      auto found = impl_->rt->cache->read(impl_->thread_redis(), owner, ask_redis);
-      for (size_t i = 0, k = 0; i < ids.size(); ++i) {
-        if (cached[i]) continue;
-        cached[i] = std::move(found[k++]);
-        if (cached[i] && !cached[i]->empty() && completed_cache::is_completed(*cached[i]))
-          impl_->completed.put(owner, ids[i], *cached[i]);
-      }
-    } catch (const app_error&) {
-      // Redis down: the answers come from Postgres.
-    }
+  try {
+    cached = impl_->rt->cache->read(impl_->thread_redis(), owner, ids);
+  } catch (const app_error&) {
+    // Redis down: the answers come from Postgres.
   }
   std::vector<std::string> missing;
   for (size_t i = 0; i < ids.size(); ++i)

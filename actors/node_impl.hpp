@@ -64,38 +64,11 @@ T ask(caf::actor_system& sys, const caf::actor& to, Ts&&... xs) {
   return std::move(*out);
 }
 
-/// Finished (`completed`) jobs never change again, so their API JSON is kept in memory
-/// for a while and served without a Redis round trip. Sharded to keep HTTP threads from
-/// contending on one lock. Entries expire after `ttl` (retention and deletion are seen
-/// at most that late).
-class completed_cache {
- public:
-  static constexpr auto ttl = std::chrono::seconds(30);
-  static constexpr size_t max_per_shard = 8192;
-
-  std::optional<std::string> find(const std::string& owner, const std::string& id);
-  void put(const std::string& owner, const std::string& id, const std::string& json);
-  static bool is_completed(const std::string& json);
-
- private:
-  struct entry {
-    std::string owner, json;
-    std::chrono::steady_clock::time_point expires;
-  };
-  struct shard {
-    std::mutex mutex;
-    std::unordered_map<std::string, entry> entries;
-  };
-  shard& shard_of(const std::string& id) { return shards_[std::hash<std::string>{}(id) % 16]; }
-  shard shards_[16];
-};
-
 struct node::impl {
   std::shared_ptr<runtime> rt;
   node_config cfg;
   caf::actor_system sys;
   redis_pool reads;
-  completed_cache completed;
   uint64_t serial;  // tells this node's thread-local Redis connections from others'
   caf::actor supervisor;
 

@@ -25,6 +25,7 @@ struct tracker_state {
   std::map<std::string, progress_update> dirty_pg;
   std::vector<std::pair<job_outcome, caf::typed_response_promise<bool>>> finishing;
   std::vector<job_outcome> redis_backlog;  // queue updates that waited for Redis
+  std::map<std::string, job_row> cache_backlog;  // status writes that waited for Redis
   bool flush_scheduled = false;
   bool timer_armed = false;
   clock_type::time_point last_pg_progress{};
@@ -60,11 +61,16 @@ void arm_timer(self_ptr self, std::chrono::milliseconds after) {
   }
 }
 
+/// Writes job status to Redis; what cannot be written now (Redis down) is kept and
+/// written when Redis returns, so a status never stays behind Postgres.
 void write_cache(self_ptr self, const std::vector<job_row>& rows) {
+  auto& st = self->state;
   try {
-    self->state.rt->cache->write(*self->state.redis, rows);
+    st.rt->cache->write(*st.redis, rows);
   } catch (const app_error&) {
     warn_limited(self, "Redis unavailable: job status served from Postgres until it returns");
+    for (const auto& r : rows) st.cache_backlog[r.id] = r;
+    arm_timer(self, std::chrono::milliseconds(1000));
   }
 }
 
@@ -188,6 +194,12 @@ void flush_progress(self_ptr self) {
 
 void replay_backlog(self_ptr self) {
   auto& st = self->state;
+  if (!st.cache_backlog.empty()) {
+    std::vector<job_row> rows;
+    for (auto& [id, r] : st.cache_backlog) rows.push_back(r);
+    st.cache_backlog.clear();
+    write_cache(self, rows);  // keeps them again if Redis is still down
+  }
   if (st.redis_backlog.empty()) return;
   auto backlog = std::move(st.redis_backlog);
   st.redis_backlog = settle_in_queue(self, backlog);

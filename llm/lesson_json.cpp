@@ -3,8 +3,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <strings.h>
+
 #include <cctype>
-#include <cstring>
 #include <initializer_list>
 
 #include "llm/provider.hpp"

@@ -47,8 +47,9 @@ struct lesson_request {
 
 /// How a running generation talks back to its job. Every member may be empty.
 struct generation_hooks {
-  /// Streaming providers call this as text arrives: the text of the current attempt so
-  /// far and its length (it starts again from empty when an attempt is retried).
+  /// Streaming providers call this as text arrives (once per received chunk, which can be
+  /// one token: throttle what you do with it): the text of the current attempt so far and
+  /// its length. It starts again from empty when an attempt is retried.
   std::function<void(const std::string& partial_text, size_t chars_so_far)> on_partial;
   /// Polled often; when it returns true the HTTP transfer is aborted within a second and
   /// generate() throws app_error(errc::cancelled).
