@@ -159,6 +159,13 @@ std::vector<redis_reply> redis_client::pipeline(
     out.push_back(copy_reply(reply));
     freeReplyObject(reply);
   }
+  // A Redis that is starting (loading its data) or cannot serve answers with an error
+  // to every command: that is an outage, not an answer.
+  for (const auto& r : out) {
+    if (r.type != redis_reply::kind::error) continue;
+    for (const char* state : {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"})
+      if (r.str.rfind(state, 0) == 0) throw app_error(errc::unavailable, "redis unavailable", true);
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "persistence/status_cache.hpp"
 
+#include "config/errors.hpp"
 #include "persistence/redis.hpp"
 
 namespace jobserver::persistence {
@@ -22,7 +23,8 @@ void status_cache::write(redis_client& redis, const std::vector<job_row>& jobs) 
   std::vector<std::vector<std::string>> cmds;
   for (const auto& j : jobs)
     for (auto& c : write_commands(j)) cmds.push_back(std::move(c));
-  redis.pipeline(cmds);
+  for (const auto& r : redis.pipeline(cmds))
+    if (r.type == redis_reply::kind::error) throw app_error(errc::unavailable, "status write failed", true);
 }
 
 void status_cache::erase(redis_client& redis, const std::vector<std::string>& ids) const {

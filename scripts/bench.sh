@@ -291,17 +291,27 @@ EOF
 }
 
 # ---- wrk ----------------------------------------------------------------------------
+# The kernel's count of connections dropped because a listen queue was full (all
+# sockets of the machine; during our runs, normally ours).
+listen_overflows() {
+  awk '$1 == "TcpExt:" { if (!seen) { for (i = 2; i <= NF; i++) name[i] = $i; seen = 1 }
+       else for (i = 2; i <= NF; i++) if (name[i] == "ListenOverflows") print $i }' /proc/net/netstat
+}
+
 # run_wrk OUTFILE URL SCRIPT [SCRIPT ARGS...]: optional warm-up, then the measured run.
-# Prints wrk's `WRK ...` summary line (see bench/wrk/report.lua).
+# Prints wrk's `WRK ...` summary line (see bench/wrk/report.lua) plus
+# listen_overflows=N for the measured run.
 run_wrk() {
   local out=$1 url=$2 script=$3; shift 3
   local common=(-t2 -c"$CONNECTIONS" --timeout 5s -s "$WRK_DIR/$script")
   if ((WARMUP > 0)); then
     timeout $((WARMUP + 30)) wrk "${common[@]}" -d"${WARMUP}s" "$url" -- "$@" >"$out.warmup" 2>&1 || true
   fi
+  local overflows; overflows=$(listen_overflows)
   timeout $((DURATION + 60)) wrk "${common[@]}" -d"${DURATION}s" --latency "$url" -- "$@" >"$out" 2>&1 ||
     { cat "$out" >&2; return 1; }
-  grep '^WRK ' "$out" | tail -n 1
+  overflows=$(($(listen_overflows) - overflows))
+  echo "$(grep '^WRK ' "$out" | tail -n 1) listen_overflows=$overflows"
 }
 
 # ---- RESULTS.md ---------------------------------------------------------------------
@@ -524,6 +534,9 @@ engine_report() {
   done
   echo
   echo "Errors: failed POSTs (end-to-end), or non-2xx answers + socket errors + timeouts (wrk)."
+  echo "Kernel listen-queue overflows (TcpExt ListenOverflows) during each measured wrk run:"
+  echo "GET $(kv_get "$get" listen_overflows), poll $(kv_get "$poll" listen_overflows)," \
+       "health $(kv_get "$health" listen_overflows), nginx $(kv_get "$stat" listen_overflows)."
   if [[ -n $(kv_get "$e2e" run_p50_ms) ]]; then
     echo "End-to-end jobs, from their timestamps: queue wait (created -> started) p50"
     echo "$(kv_get "$e2e" wait_p50_ms) ms, p99 $(kv_get "$e2e" wait_p99_ms) ms; run (started -> completed)" \
