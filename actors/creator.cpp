@@ -17,6 +17,7 @@ struct creator_state {
   /// batch's parent and its children go in the same INSERT).
   std::vector<std::pair<std::vector<new_job>, caf::typed_response_promise<std::vector<std::string>>>> pending;
   bool flush_scheduled = false;
+  std::chrono::steady_clock::time_point last_warning{};
   static inline const char* name = "creator";
 };
 
@@ -66,7 +67,11 @@ void flush(self_ptr self) {
   try {
     push_to_redis(self, rows);
   } catch (const app_error&) {
-    log()->warn("Redis unavailable: {} job(s) refused with 503", rows.size());
+    auto now = std::chrono::steady_clock::now();
+    if (now - st.last_warning > std::chrono::seconds(5)) {
+      st.last_warning = now;
+      log()->warn("Redis unavailable: job creation answers 503 ({} refused just now)", rows.size());
+    }
     std::vector<std::string> ids;
     for (const auto& r : rows) ids.push_back(r.id);
     try {

@@ -27,6 +27,7 @@ struct dispatcher_state {
   std::unordered_map<std::string, caf::actor> schedulers;  // by owner
   std::map<std::string, clock_type::time_point> last_renewal;  // by type
   bool claiming = false;
+  bool wake_pending = false;  // work arrived while a claim was in flight
   bool poll_armed = false;
   clock_type::time_point last_warning{};
   static inline const char* name = "dispatcher";
@@ -81,7 +82,12 @@ caf::actor scheduler_for(self_ptr self, const std::string& owner) {
 
 void try_claim(self_ptr self) {
   auto& st = self->state;
-  if (st.claiming || st.rt->draining.load()) return;
+  if (st.rt->draining.load()) return;
+  if (st.claiming) {
+    st.wake_pending = true;
+    return;
+  }
+  st.wake_pending = false;
   std::vector<claimed_job> claims;
   bool more = false;
   bool any_free = false;
@@ -121,7 +127,7 @@ void try_claim(self_ptr self) {
             }
             for (const auto& c : claims)
               if (runnable.count(c.id) == 0) release(self, c.id);
-            if (more) self->send(self, claim_atom::value);
+            if (more || st.wake_pending) try_claim(self);
             else arm_poll(self);
           },
           [=](caf::error&) {

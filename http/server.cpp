@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include "actors/node.hpp"
 #include "config/log.hpp"
@@ -25,6 +26,13 @@ server::server(const config::settings& settings, actors::node& node)
   http_->set_keep_alive_timeout(5);
   http_->set_read_timeout(10, 0);   // a client that stops sending mid-request is dropped
   http_->set_write_timeout(10, 0);
+  // Keep the listening socket: Debian's build listens with a backlog of 5, which drops
+  // connections when a burst of clients arrives; start() widens it.
+  http_->set_socket_options([this](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd_ = sock;
+  });
   http_->set_payload_max_length(static_cast<size_t>(settings.max_upload_mb) * 1024 * 1024 + (1 << 20));
   install_routes();
 }
@@ -80,6 +88,7 @@ int server::start() {
   int port = settings_.http_port;
   if (!http_->bind_to_port(settings_.bind.c_str(), port))
     throw app_error(errc::unavailable, "cannot listen on " + settings_.bind + ":" + std::to_string(port));
+  if (listen_fd_ >= 0) ::listen(listen_fd_, 1024);  // a second listen() resizes the backlog
   thread_ = std::thread([this] { http_->listen_after_bind(); });
   logger("http")->info("listening on http://{}:{}", settings_.bind, port);
   return port;

@@ -40,6 +40,7 @@ class server {
   std::unique_ptr<authenticator> auth_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
+  int listen_fd_ = -1;
 };
 
 }  // namespace jobserver::http

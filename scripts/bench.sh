@@ -8,6 +8,7 @@
 #             GET answer as the baseline. Options:
 #               --jobs N          noop jobs created in the throughput phase (20000)
 #               --clients N       client threads of the throughput phase (32)
+#               --concurrency N   the server's TEST_JOB_CONCURRENCY (64)
 #               --seed N          completed jobs that wrk reads (1000)
 #               --duration S      seconds of each wrk run (10)
 #               --connections N   wrk connections (64)
@@ -380,9 +381,11 @@ E2E="" GET="" HEALTH="" POLL="" STATIC="" GET_BYTES="" FAILURES=()
 
 engine_options() {
   JOBS=20000 CLIENTS=32 SEED=1000 DURATION=10 CONNECTIONS=64 WARMUP=2 IDLE_WAIT=120 WRITE=1
+  CONCURRENCY=64
   while (($#)); do
     case $1 in
       --jobs) JOBS=$2; shift 2 ;;
+      --concurrency) CONCURRENCY=$2; shift 2 ;;
       --clients) CLIENTS=$2; shift 2 ;;
       --seed) SEED=$2; shift 2 ;;
       --duration) DURATION=$2; shift 2 ;;
@@ -394,7 +397,7 @@ engine_options() {
     esac
   done
   local n
-  for n in "$JOBS" "$CLIENTS" "$SEED" "$DURATION" "$CONNECTIONS" "$WARMUP" "$IDLE_WAIT"; do
+  for n in "$JOBS" "$CLIENTS" "$SEED" "$DURATION" "$CONNECTIONS" "$WARMUP" "$IDLE_WAIT" "$CONCURRENCY"; do
     [[ $n =~ ^[0-9]+$ ]] || die "engine: options take whole numbers (got '$n')"
   done
   ((SEED >= 20)) || die "engine: --seed must be at least 20 (the poll asks for 20 ids)"
@@ -455,7 +458,7 @@ cmd_engine() {
   start_services
   isolate engine
   start_jobserver "$out_dir/jobserver.log" ENABLE_TEST_JOBS=1 LOG_LEVEL=warn \
-    TEST_JOB_CONCURRENCY=64 PER_USER_CONCURRENCY=64
+    TEST_JOB_CONCURRENCY="$CONCURRENCY" PER_USER_CONCURRENCY=64
   services_before=$(services_identity)
   wait_for_idle "$IDLE_WAIT" 25
   local busy_before=$IDLE_BUSY_PCT busy_after
@@ -508,7 +511,7 @@ engine_report() {
   echo
   echo "- Machine: $machine"
   echo "- Versions: $versions"
-  echo "- Server: ENABLE_TEST_JOBS=1 LOG_LEVEL=warn TEST_JOB_CONCURRENCY=64 PER_USER_CONCURRENCY=64,"
+  echo "- Server: ENABLE_TEST_JOBS=1 LOG_LEVEL=warn TEST_JOB_CONCURRENCY=$CONCURRENCY PER_USER_CONCURRENCY=64,"
   echo "  other settings default (HTTP_THREADS 128, DB_POOL_SIZE 8); own schema and Redis prefix."
   echo "- End-to-end: \`bench/job_load\`, $CLIENTS keep-alive client threads POST $JOBS noop jobs"
   echo "  over 32 users; each client opens its connection first, then the clock runs from the"
@@ -622,7 +625,7 @@ cmd_pdf() {
 
 # ---- main ---------------------------------------------------------------------------
 usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed '/^# shellcheck/d; s/^# \{0,1\}//' >&2
   exit 2
 }
 
