@@ -38,10 +38,7 @@ inline std::shared_ptr<runtime> make_runtime(const config::settings& s) {
   rt->content = std::make_unique<content_store>(*rt->db);
   rt->files = std::make_unique<file_storage>(s.storage_dir);
   rt->lessons = std::make_unique<lesson_store>(*rt->db);
-  rt->llm_options.provider = s.llm_provider;
-  rt->llm_options.base_url = s.llm_base_url;
-  rt->llm_options.model = s.llm_model;
-  rt->llm_options.api_key = s.llm_provider == "gemini" ? s.gemini_api_key : s.openai_api_key;
+  rt->llm_options = llm::options_from_settings(s);
   llm::make_provider(rt->llm_options);  // a missing key stops start-up here, naming it
   add_upload_job_type(rt->registry, *rt);
   add_lesson_job_types(rt->registry, *rt);

@@ -47,6 +47,10 @@ struct settings {
   std::string llm_model;
   std::string gemini_api_key;
   std::string openai_api_key;
+  int llm_connect_timeout_ms = 5000;
+  int llm_timeout_ms = 120000;       // a whole answer
+  int llm_stall_timeout_ms = 30000;  // a streamed answer that receives nothing this long
+  int llm_max_retries = 4;           // HTTP retries on 429 / 5xx / network errors
 
   // Queue and jobs.
   int upload_concurrency = 3;

@@ -52,6 +52,10 @@ provider_options options_from_settings(const config::settings& s) {
   std::string kind = to_lower(trim(s.llm_provider));
   if (kind == "gemini") o.api_key = s.gemini_api_key;
   if (kind == "openai") o.api_key = s.openai_api_key;
+  o.connect_timeout_ms = s.llm_connect_timeout_ms;
+  o.total_timeout_ms = s.llm_timeout_ms;
+  o.stall_timeout_ms = s.llm_stall_timeout_ms;
+  o.max_http_retries = s.llm_max_retries;
   return o;
 }
 

@@ -299,3 +299,56 @@ TEST_CASE("cancelling a lesson job aborts a slow model answer within a second", 
   CHECK(call(*c, "GET", "/lessons?section_id=" + sections[2]).status == 404);
   std::system(("rm -rf '" + storage + "'").c_str());
 }
+
+TEST_CASE("cancelling a batch cancels the children it waits for", "[lesson][batch]") {
+  service_fixture f;
+  std::string storage = "/tmp/" + unique_name("storage");
+  // No lesson worker: the children stay queued, the parent waits for them.
+  server_process s{f, {{"STORAGE_DIR", storage}, {"LESSON_CONCURRENCY", "0"}}};
+  s.start();
+  auto c = s.client();
+  auto [doc, sections] = uploaded_document(*c);
+  auto a = call(*c, "POST", "/lessons/generate-all", R"({"document_id":")" + doc + "\"}");
+  REQUIRE(a.status == 202);
+  std::string parent = a.body["job_id"].GetString();
+  wait_for_status(*c, parent, "processing");
+  REQUIRE(call(*c, "POST", "/jobs/" + parent + "/cancel").status == 200);
+  wait_for_status(*c, parent, "failed");
+  for (const auto& child : a.body["children"].GetArray()) {
+    auto job = get_job(*c, child["job_id"].GetString());
+    CHECK(std::string{job.body["status"].GetString()} == "failed");
+    CHECK(job.body["cancelled"].GetBool());
+  }
+  std::system(("rm -rf '" + storage + "'").c_str());
+}
+
+TEST_CASE("a click made during a batch starts before the batch's remaining children",
+          "[lesson][batch][priority]") {
+  fake_llm_server llm;
+  // The first child keeps the only lesson slot busy while the click arrives.
+  llm.script({{llm_reply::slow_lesson, std::chrono::milliseconds(1500), std::chrono::milliseconds(0)}});
+  service_fixture f;
+  std::string storage = "/tmp/" + unique_name("storage");
+  server_process s{f, {{"STORAGE_DIR", storage}, {"LESSON_CONCURRENCY", "1"},
+                       {"LLM_PROVIDER", "openai"}, {"LLM_BASE_URL", llm.url() + "/v1"}}};
+  s.start();
+  auto c = s.client();
+  auto [doc_a, sections_a] = uploaded_document(*c);
+  auto [doc_b, sections_b] = uploaded_document(*c);
+  auto batch = call(*c, "POST", "/lessons/generate-all", R"({"document_id":")" + doc_a + "\"}");
+  REQUIRE(batch.status == 202);
+  REQUIRE(eventually([&] { return llm.request_count() >= 1; }, std::chrono::seconds(10)));
+  auto click = call(*c, "POST", "/lessons/generate", generate_body(doc_b, sections_b[0]));
+  REQUIRE(click.status == 202);
+  auto clicked = wait_for_status(*c, click.body["job_id"].GetString(), "completed", "user-a",
+                                 std::chrono::seconds(30));
+  std::string click_started = clicked.body["started_at"].GetString();
+  int children_before_click = 0;
+  wait_for_status(*c, batch.body["job_id"].GetString(), "completed", "user-a", std::chrono::seconds(30));
+  for (const auto& child : batch.body["children"].GetArray()) {
+    auto job = get_job(*c, child["job_id"].GetString());
+    if (std::string{job.body["started_at"].GetString()} < click_started) ++children_before_click;
+  }
+  CHECK(children_before_click == 1);  // only the one already running
+  std::system(("rm -rf '" + storage + "'").c_str());
+}
