@@ -185,7 +185,10 @@ TEST_CASE("a second user's job starts within two claims although the first has a
     auto st = ms_of(a.body, "started_at");
     if (st >= b_created_ms && st < b_started_ms) ++a_between;
   }
-  CHECK(a_between <= 1);
+  // B is claimed first or second (the queue test checks the exact order). Timestamps come
+  // from Postgres: a job's created_at is taken when its row is inserted, a moment before it
+  // reaches the Redis queue, so one claim of A can fall inside that moment.
+  CHECK(a_between <= 2);
 }
 
 TEST_CASE("a higher-priority job starts before lower-priority jobs of the same user",
