@@ -65,6 +65,10 @@ std::string job_column(service_fixture& f, const std::string& id, const std::str
   });
 }
 
+temp_storage::temp_storage() : path("/tmp/" + unique_name("storage")) {}
+
+temp_storage::~temp_storage() { std::system(("rm -rf '" + path + "'").c_str()); }
+
 int run_script(const std::string& command) {
   std::string full = std::string{"cd '"} + JOBSERVER_SOURCE_DIR + "' && " + command + " >/dev/null 2>&1";
   return std::system(full.c_str());

@@ -38,6 +38,15 @@ long count_jobs(service_fixture& f);
 /// `SELECT <expr> FROM jobs WHERE id = $1` as text, all owners.
 std::string job_column(service_fixture& f, const std::string& id, const std::string& expr);
 
+/// A STORAGE_DIR of its own under /tmp for one test, removed with its files at the end.
+struct temp_storage {
+  temp_storage();
+  ~temp_storage();
+  temp_storage(const temp_storage&) = delete;
+  temp_storage& operator=(const temp_storage&) = delete;
+  std::string path;
+};
+
 /// Runs a shell command from the source tree (e.g. scripts/services.sh stop-redis).
 int run_script(const std::string& command);
 

@@ -74,8 +74,8 @@ void check_lesson_is_valid(const rapidjson::Value& lesson) {
 TEST_CASE("a lesson is generated offline for a section and then answered as already generated",
           "[lesson]") {
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}}};
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}}};
   s.start();
   auto c = s.client();
   auto [doc, sections] = uploaded_document(*c);
@@ -100,14 +100,13 @@ TEST_CASE("a lesson is generated offline for a section and then answered as alre
   CHECK(listed.body["sections"][0]["concepts_generated"].GetBool());
   CHECK(call(*c, "POST", "/lessons/generate", R"({"section_id":")" + sections[0] + "\"}").status == 400);
   CHECK(call(*c, "GET", "/lessons/" + sections[0]).status == 404);
-  std::system(("rm -rf '" + storage + "'").c_str());
 }
 
 TEST_CASE("twenty simultaneous requests for one section create exactly one job", "[lesson][dedup]") {
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
+  temp_storage storage;
   // No lesson worker on this node: the job stays queued while the requests race.
-  server_process s{f, {{"STORAGE_DIR", storage}, {"LESSON_CONCURRENCY", "0"}}};
+  server_process s{f, {{"STORAGE_DIR", storage.path}, {"LESSON_CONCURRENCY", "0"}}};
   s.start();
   auto c = s.client();
   auto [doc, sections] = uploaded_document(*c);
@@ -129,14 +128,13 @@ TEST_CASE("twenty simultaneous requests for one section create exactly one job",
     return tx.exec("SELECT count(*) FROM jobs WHERE type = 'generate_lesson'")[0][0].as<long>();
   });
   CHECK(lesson_jobs == 1);
-  std::system(("rm -rf '" + storage + "'").c_str());
 }
 
 TEST_CASE("generate-all runs one child per section under a parent whose progress follows them",
           "[lesson][batch]") {
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}}};
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}}};
   s.start();
   auto c = s.client();
   auto [doc, sections] = uploaded_document(*c);
@@ -154,13 +152,12 @@ TEST_CASE("generate-all runs one child per section under a parent whose progress
   }
   auto none_left = call(*c, "POST", "/lessons/generate-all", R"({"document_id":")" + doc + "\"}");
   CHECK(none_left.status == 200);
-  std::system(("rm -rf '" + storage + "'").c_str());
 }
 
 TEST_CASE("another user cannot read, generate or list these lessons", "[lesson][isolation]") {
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}}};
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}}};
   s.start();
   auto c = s.client();
   auto [doc, sections] = uploaded_document(*c);
@@ -171,7 +168,6 @@ TEST_CASE("another user cannot read, generate or list these lessons", "[lesson][
   CHECK(call(*c, "GET", "/lessons?section_id=" + sections[0], {}, "user-b").status == 404);
   CHECK(call(*c, "POST", "/lessons/generate", generate_body(doc, sections[1]), "user-b").status == 404);
   CHECK(call(*c, "POST", "/lessons/generate-all", R"({"document_id":")" + doc + "\"}", "user-b").status == 404);
-  std::system(("rm -rf '" + storage + "'").c_str());
 }
 
 TEST_CASE("with an OpenAI-compatible provider the lesson comes from the model, after a retry "
@@ -180,8 +176,8 @@ TEST_CASE("with an OpenAI-compatible provider the lesson comes from the model, a
   fake_llm_server llm;
   llm.script({{llm_reply::server_error}, {llm_reply::good_lesson}});
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}, {"LLM_PROVIDER", "openai"},
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}, {"LLM_PROVIDER", "openai"},
                        {"LLM_BASE_URL", llm.url() + "/v1"}, {"OPENAI_API_KEY", "sk-test-secret-key"}}};
   s.start();
   auto c = s.client();
@@ -200,7 +196,6 @@ TEST_CASE("with an OpenAI-compatible provider the lesson comes from the model, a
   std::ifstream log(s.log_path());
   std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   CHECK(text.find("sk-test-secret-key") == std::string::npos);
-  std::system(("rm -rf '" + storage + "'").c_str());
 }
 
 TEST_CASE("a model that keeps answering invalid lessons fails the job with a clear error",
@@ -209,8 +204,8 @@ TEST_CASE("a model that keeps answering invalid lessons fails the job with a cle
   llm.script({{llm_reply::invalid_lesson}, {llm_reply::invalid_lesson}, {llm_reply::invalid_lesson},
               {llm_reply::invalid_lesson}, {llm_reply::invalid_lesson}, {llm_reply::invalid_lesson}});
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}, {"LLM_PROVIDER", "gemini"},
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}, {"LLM_PROVIDER", "gemini"},
                        {"LLM_BASE_URL", llm.url()}, {"GEMINI_API_KEY", "gm-test-secret"}}};
   s.start();
   auto c = s.client();
@@ -219,7 +214,6 @@ TEST_CASE("a model that keeps answering invalid lessons fails the job with a cle
   auto job = wait_for_status(*c, a.body["job_id"].GetString(), "failed", "user-a", std::chrono::seconds(30));
   CHECK(std::string{job.body["error"].GetString()}.find("after 3 attempts") != std::string::npos);
   CHECK(job.body["attempts"].GetInt() == 1);  // permanent: not retried as a job
-  std::system(("rm -rf '" + storage + "'").c_str());
 }
 
 TEST_CASE("a server that needs an LLM key it lacks refuses to start, naming the variable", "[lesson]") {
@@ -236,8 +230,8 @@ TEST_CASE("a 429 with Retry-After is honoured and the retry is visible on the jo
   fake_llm_server llm;
   llm.script({{llm_reply::rate_limited, {}, {}, 2}, {llm_reply::good_lesson}});
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}, {"LLM_PROVIDER", "openai"},
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}, {"LLM_PROVIDER", "openai"},
                        {"LLM_BASE_URL", llm.url() + "/v1"}}};
   s.start();
   auto c = s.client();
@@ -254,7 +248,6 @@ TEST_CASE("a 429 with Retry-After is honoured and the retry is visible on the jo
   REQUIRE(llm.request_count() == 2);
   auto reqs = llm.requests();
   CHECK(reqs[1].at - reqs[0].at >= std::chrono::milliseconds(1900));
-  std::system(("rm -rf '" + storage + "'").c_str());
 }
 
 TEST_CASE("malformed answers and a dropped stream are asked for again until a good lesson comes",
@@ -262,8 +255,8 @@ TEST_CASE("malformed answers and a dropped stream are asked for again until a go
   fake_llm_server llm;
   llm.script({{llm_reply::malformed_json}, {llm_reply::dropped}, {llm_reply::good_lesson}});
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}, {"LLM_PROVIDER", "gemini"},
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}, {"LLM_PROVIDER", "gemini"},
                        {"LLM_BASE_URL", llm.url()}, {"GEMINI_API_KEY", "gm-test-secret"}}};
   s.start();
   auto c = s.client();
@@ -275,15 +268,14 @@ TEST_CASE("malformed answers and a dropped stream are asked for again until a go
     CHECK(r.header("x-goog-api-key") == "gm-test-secret");
     CHECK(r.target.find("gm-test-secret") == std::string::npos);
   }
-  std::system(("rm -rf '" + storage + "'").c_str());
 }
 
 TEST_CASE("cancelling a lesson job aborts a slow model answer within a second", "[lesson][llm]") {
   fake_llm_server llm;
   llm.script({{llm_reply::slow_lesson, std::chrono::milliseconds(20000), std::chrono::milliseconds(500)}});
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}, {"LLM_PROVIDER", "openai"},
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}, {"LLM_PROVIDER", "openai"},
                        {"LLM_BASE_URL", llm.url() + "/v1"}}};
   s.start();
   auto c = s.client();
@@ -297,14 +289,13 @@ TEST_CASE("cancelling a lesson job aborts a slow model answer within a second", 
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500));
   CHECK(job.body["cancelled"].GetBool());
   CHECK(call(*c, "GET", "/lessons?section_id=" + sections[2]).status == 404);
-  std::system(("rm -rf '" + storage + "'").c_str());
 }
 
 TEST_CASE("cancelling a batch cancels the children it waits for", "[lesson][batch]") {
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
+  temp_storage storage;
   // No lesson worker: the children stay queued, the parent waits for them.
-  server_process s{f, {{"STORAGE_DIR", storage}, {"LESSON_CONCURRENCY", "0"}}};
+  server_process s{f, {{"STORAGE_DIR", storage.path}, {"LESSON_CONCURRENCY", "0"}}};
   s.start();
   auto c = s.client();
   auto [doc, sections] = uploaded_document(*c);
@@ -319,7 +310,6 @@ TEST_CASE("cancelling a batch cancels the children it waits for", "[lesson][batc
     CHECK(std::string{job.body["status"].GetString()} == "failed");
     CHECK(job.body["cancelled"].GetBool());
   }
-  std::system(("rm -rf '" + storage + "'").c_str());
 }
 
 TEST_CASE("a click made during a batch starts before the batch's remaining children",
@@ -328,8 +318,8 @@ TEST_CASE("a click made during a batch starts before the batch's remaining child
   // The first child keeps the only lesson slot busy while the click arrives.
   llm.script({{llm_reply::slow_lesson, std::chrono::milliseconds(1500), std::chrono::milliseconds(0)}});
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}, {"LESSON_CONCURRENCY", "1"},
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}, {"LESSON_CONCURRENCY", "1"},
                        {"LLM_PROVIDER", "openai"}, {"LLM_BASE_URL", llm.url() + "/v1"}}};
   s.start();
   auto c = s.client();
@@ -350,5 +340,4 @@ TEST_CASE("a click made during a batch starts before the batch's remaining child
     if (std::string{job.body["started_at"].GetString()} < click_started) ++children_before_click;
   }
   CHECK(children_before_click == 1);  // only the one already running
-  std::system(("rm -rf '" + storage + "'").c_str());
 }

@@ -62,8 +62,8 @@ size_t files_under(const std::string& dir) {
 TEST_CASE("an upload answers 202 at once and the document appears with its sections",
           "[upload]") {
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}}};
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}}};
   s.start();
   auto c = s.client();
   auto course_id = course(*c);
@@ -95,14 +95,13 @@ TEST_CASE("an upload answers 202 at once and the document appears with its secti
     CHECK(sec["page_start"].GetInt() == i + 1);
     CHECK(sec["lesson_id"].IsNull());
   }
-  CHECK(files_under(storage) == 1);
-  std::system(("rm -rf '" + storage + "'").c_str());
+  CHECK(files_under(storage.path) == 1);
 }
 
 TEST_CASE("bad uploads get the exact status and error and store nothing", "[upload][input]") {
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}, {"MAX_UPLOAD_MB", "1"}}};
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}, {"MAX_UPLOAD_MB", "1"}}};
   s.start();
   auto c = s.client();
   // No file.
@@ -129,15 +128,14 @@ TEST_CASE("bad uploads get the exact status and error and store nothing", "[uplo
   CHECK(foreign.status == 404);
   CHECK(std::string{foreign.body["error"].GetString()} == "Course not found");
   CHECK(count_jobs(f) == 0);
-  CHECK(files_under(storage) == 0);
-  std::system(("rm -rf '" + storage + "'").c_str());
+  CHECK(files_under(storage.path) == 0);
 }
 
 TEST_CASE("a PDF without text fails at once with the reason and leaves no document",
           "[upload]") {
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}}};
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}}};
   s.start();
   auto c = s.client();
   pt::pdf_spec spec;
@@ -153,13 +151,12 @@ TEST_CASE("a PDF without text fails at once with the reason and leaves no docume
   auto listed = call(*c, "GET", "/documents");
   REQUIRE(listed.body["documents"].Size() == 1);  // shown as a failed upload, with its error
   CHECK(std::string{listed.body["documents"][0]["status"].GetString()} == "failed");
-  std::system(("rm -rf '" + storage + "'").c_str());
 }
 
 TEST_CASE("upload progress only rises and 100 comes once the document is stored", "[upload]") {
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}}};
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}}};
   s.start();
   auto c = s.client();
   auto a = upload(*c, chapters_pdf(60, 5));
@@ -181,13 +178,12 @@ TEST_CASE("upload progress only rises and 100 comes once the document is stored"
   CHECK(stored_when_100);
   CHECK(std::any_of(seen.begin(), seen.end(), [](int p) { return p > 0 && p < 100; }));
   CHECK(call(*c, "GET", "/documents/" + doc).status == 200);
-  std::system(("rm -rf '" + storage + "'").c_str());
 }
 
 TEST_CASE("another user cannot see, list or delete a document or course", "[upload][isolation]") {
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}}};
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}}};
   s.start();
   auto c = s.client();
   auto course_id = course(*c);
@@ -206,14 +202,13 @@ TEST_CASE("another user cannot see, list or delete a document or course", "[uplo
   // The owner deletes the course: its document, sections and file go with it.
   CHECK(call(*c, "DELETE", "/courses/" + course_id).status == 200);
   CHECK(call(*c, "GET", "/documents/" + doc).status == 404);
-  CHECK(files_under(storage) == 0);
-  std::system(("rm -rf '" + storage + "'").c_str());
+  CHECK(files_under(storage.path) == 0);
 }
 
 TEST_CASE("deleting a document while it is processing leaves nothing behind", "[upload]") {
   service_fixture f;
-  std::string storage = "/tmp/" + unique_name("storage");
-  server_process s{f, {{"STORAGE_DIR", storage}}};
+  temp_storage storage;
+  server_process s{f, {{"STORAGE_DIR", storage.path}}};
   s.start();
   auto c = s.client();
   auto a = upload(*c, chapters_pdf(100, 5));
@@ -225,12 +220,11 @@ TEST_CASE("deleting a document while it is processing leaves nothing behind", "[
   std::this_thread::sleep_for(std::chrono::seconds(2));
   CHECK(call(*c, "GET", "/documents/" + doc).status == 404);
   CHECK(call(*c, "GET", "/documents").body["documents"].Size() == 0);
-  CHECK(files_under(storage) == 0);
+  CHECK(files_under(storage.path) == 0);
   long sections = f.db->as_system([](pqxx::work& tx) {
     return tx.exec("SELECT count(*) FROM sections")[0][0].as<long>();
   });
   CHECK(sections == 0);
-  std::system(("rm -rf '" + storage + "'").c_str());
 }
 
 TEST_CASE("courses are created, listed, read and validated", "[content]") {
