@@ -79,13 +79,7 @@ class gemini_provider final : public remote_provider {
   answer_chunk read_chunk(const std::string& json, bool) const override {
     answer_chunk out;
     rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseIterativeFlag>(json.c_str(), json.size());
-    if (doc.HasParseError()) {
-      out.error = "an event that is not JSON";
-      return out;
-    }
-    out.error = api_error_message(json);
-    if (!out.error.empty() || !doc.IsObject()) return out;
+    if (!parse_event(json, doc, out)) return out;
     if (doc.HasMember("promptFeedback") && doc["promptFeedback"].IsObject()) {
       const auto& fb = doc["promptFeedback"];
       if (fb.HasMember("blockReason") && fb["blockReason"].IsString())

@@ -77,13 +77,7 @@ class openai_provider final : public remote_provider {
   answer_chunk read_chunk(const std::string& json, bool streamed) const override {
     answer_chunk out;
     rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseIterativeFlag>(json.c_str(), json.size());
-    if (doc.HasParseError()) {
-      out.error = "an event that is not JSON";
-      return out;
-    }
-    out.error = api_error_message(json);
-    if (!out.error.empty() || !doc.IsObject()) return out;
+    if (!parse_event(json, doc, out)) return out;
     if (!doc.HasMember("choices") || !doc["choices"].IsArray() || doc["choices"].Empty())
       return out;
     const auto& choice = doc["choices"][0];

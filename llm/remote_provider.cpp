@@ -54,6 +54,16 @@ std::string check_answer(lesson& l, const lesson_request& request) {
 
 }  // namespace
 
+bool parse_event(const std::string& json, rapidjson::Document& doc, answer_chunk& out) {
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.c_str(), json.size());
+  if (doc.HasParseError()) {
+    out.error = "an event that is not JSON";
+    return false;
+  }
+  out.error = api_error_message(json);
+  return out.error.empty() && doc.IsObject();
+}
+
 std::string api_error_message(const std::string& json) {
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseIterativeFlag>(json.c_str(), json.size());

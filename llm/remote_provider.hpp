@@ -1,5 +1,7 @@
 #pragma once
 
+#include <rapidjson/document.h>
+
 #include <string>
 
 #include "llm/http_client.hpp"
@@ -50,5 +52,9 @@ class remote_provider : public provider {
 
 /// The message of an API error document ({"error":{"message":...}}), or "".
 std::string api_error_message(const std::string& json);
+
+/// Parses one answer or stream event into `doc`; false when there is nothing more to read
+/// from it: not JSON, an API error object (both noted in `out.error`), or not an object.
+bool parse_event(const std::string& json, rapidjson::Document& doc, answer_chunk& out);
 
 }  // namespace jobserver::llm
