@@ -53,6 +53,8 @@ int serve(const config::settings& s) {
   if (web) web->start();
   int sig = wait_for_stop(signals);
   logger("node")->info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  // The API keeps answering while running jobs finish; then everything stops.
+  node.drain();
   if (web) web->stop();
   node.stop();
   logger("node")->info("stopped");

@@ -60,6 +60,7 @@ void release(self_ptr self, const std::string& id) {
   auto i = st.running.find(id);
   if (i == st.running.end()) return;
   st.running_by_type[i->second.type]--;
+  st.rt->load.add(i->second.type, -1);
   auto owner = i->second.owner;
   st.running.erase(i);
   if (--st.per_owner[owner] <= 0) {
@@ -111,6 +112,7 @@ void try_claim(self_ptr self) {
   for (const auto& c : claims) {
     st.running[c.id] = {c.type, c.owner_id, c.token};
     st.running_by_type[c.type]++;
+    st.rt->load.add(c.type, 1);
     st.per_owner[c.owner_id]++;
   }
   st.claiming = true;
@@ -233,6 +235,15 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, runtime_ptr rt) {
           self->unlink_from(s->second);
           self->send(s->second, retire_atom::value);
           st.schedulers.erase(s);
+        },
+        // The node stops and its remaining jobs were requeued with new tokens: stop the
+        // local runs without writing anything (their writes would be rejected anyway).
+        [=](handback_atom) -> size_t {
+          auto& st = self->state;
+          for (const auto& [id, j] : st.running)
+            if (auto s = st.schedulers.find(j.owner); s != st.schedulers.end())
+              self->send(s->second, lost_atom::value, id);
+          return st.running.size();
         },
         [=](stats_atom) -> size_t { return self->state.running.size(); },
     };

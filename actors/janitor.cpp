@@ -46,6 +46,58 @@ void reap(self_ptr self) {
   }
 }
 
+std::string alive_key(const runtime& rt, const std::string& node) {
+  return rt.settings.redis_prefix + ":node:" + node;
+}
+
+/// Says in Redis that this node is alive (a key that expires after two heartbeats).
+void mark_alive(self_ptr self) {
+  auto& st = self->state;
+  try {
+    st.redis->command({"SET", alive_key(*st.rt, st.rt->node_id), "1", "PX",
+                       std::to_string(2 * st.rt->settings.cluster_heartbeat_ms)});
+  } catch (const app_error&) {
+    // Redis down: nothing to fail over to either.
+  }
+}
+
+/// A peer was seen down: its leased jobs go back to the queue now, not at lease expiry.
+/// A peer cut off from this node but still alive to Redis (a link or partition problem,
+/// not a dead process) keeps its jobs: their leases decide. `check` counts re-checks.
+void requeue_lost_node(self_ptr self, const std::string& node, int check) {
+  auto& st = self->state;
+  try {
+    auto ttl = st.redis->command({"PTTL", alive_key(*st.rt, node)});
+    if (ttl.type == redis_reply::kind::integer && ttl.integer > 0) {
+      if (check >= 3) {
+        log()->warn("node {} is unreachable through the cluster but still alive in Redis; its "
+                    "leases decide over its jobs", node);
+        return;
+      }
+      self->delayed_send(self, std::chrono::milliseconds(ttl.integer + 20), nodedown_atom::value,
+                         node, check + 1);
+      return;
+    }
+  } catch (const app_error&) {
+  }
+  size_t moved = 0;
+  for (const auto& [type, q] : st.rt->queues) {
+    try {
+      auto stalled = q.requeue_node(*st.redis, node, st.rt->settings.max_stalls);
+      if (stalled.empty()) continue;
+      moved += stalled.size();
+      if (auto t = st.rt->actors.get(directory::tracker))
+        self->send(t, stalled_atom::value, type, stalled);
+    } catch (const app_error& e) {
+      log()->warn("cannot requeue the jobs of node {} now ({}); their leases will expire", node,
+                  e.what());
+    }
+  }
+  log()->warn("node {} down: {} job(s) requeued", node, moved);
+  if (moved > 0)
+    if (auto d = st.rt->actors.get(directory::dispatcher)) self->send(d, wake_atom::value);
+}
+
 void reconcile(self_ptr self) {
   auto& st = self->state;
   try {
@@ -108,6 +160,8 @@ caf::actor spawn_janitor(caf::actor_system& sys, runtime_ptr rt) {
     auto reconcile_every = std::chrono::seconds(s.reconcile_interval_seconds);
     auto retain_every = std::chrono::minutes(s.cleanup_interval_minutes);
     self->delayed_send(self, reap_every, reap_atom::value);
+    auto alive_every = std::chrono::milliseconds(s.cluster_heartbeat_ms);
+    if (s.cluster_port != 0) self->send(self, alive_atom::value);
     self->delayed_send(self, std::chrono::seconds(1), reconc_atom::value);
     self->delayed_send(self, std::chrono::seconds(5), retain_atom::value);
     return {
@@ -118,6 +172,12 @@ caf::actor spawn_janitor(caf::actor_system& sys, runtime_ptr rt) {
         [=](reconc_atom) {
           reconcile(self);
           self->delayed_send(self, reconcile_every, reconc_atom::value);
+        },
+        [=](nodedown_atom, const std::string& node) { requeue_lost_node(self, node, 0); },
+        [=](nodedown_atom, const std::string& node, int check) { requeue_lost_node(self, node, check); },
+        [=](alive_atom) {
+          mark_alive(self);
+          self->delayed_send(self, alive_every, alive_atom::value);
         },
         [=](retain_atom) {
           retain(self);

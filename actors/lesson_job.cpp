@@ -107,7 +107,8 @@ void add_lesson_job_types(job_registry& registry, runtime& rt) {
   job_type batch;
   batch.name = "generate_lesson_batch";
   batch.run = [&rt](job_context& ctx) { return run_batch(rt, ctx); };
-  batch.concurrency = 16;  // it only waits
+  // It only waits for its children; a node that runs no lessons runs no batches either.
+  batch.concurrency = rt.settings.lesson_concurrency > 0 ? 16 : 0;
   batch.retry = {3, 1000};
   batch.timeout = std::chrono::hours(6);
   batch.priority = 5;

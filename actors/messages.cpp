@@ -1,5 +1,7 @@
 #include "actors/messages.hpp"
 
+#include "actors/cluster.hpp"
+
 namespace jobserver::actors {
 
 caf::error make_error(errc code, std::string message) {
@@ -25,6 +27,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<claimed_job>("claimed_job");
   cfg.add_message_type<job_outcome>("job_outcome");
   cfg.add_message_type<stalled_job>("stalled_job");
+  cfg.add_message_type<member_info>("member_info");
   cfg.add_error_category(error_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
     std::string out = to_string(static_cast<errc>(code));
     if (ctx.match_elements<std::string>()) out += ": " + ctx.get_as<std::string>(0);

@@ -36,6 +36,14 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using partial_atom = caf::atom_constant<caf::atom("partial")>;
 using problem_atom = caf::atom_constant<caf::atom("problem")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+// Cluster membership.
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using mstatus_atom = caf::atom_constant<caf::atom("mstatus")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
+using nodedown_atom = caf::atom_constant<caf::atom("nodedown")>;
+using alive_atom = caf::atom_constant<caf::atom("alive")>;
+using handback_atom = caf::atom_constant<caf::atom("handback")>;
 
 /// The error category of every `caf::error` the actors answer with.
 constexpr caf::atom_value error_category = caf::atom("jobserver");

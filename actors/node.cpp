@@ -32,15 +32,103 @@ node::node(const config::settings& settings) : impl_(std::make_unique<impl>(sett
 
 node::~node() { stop(); }
 
+namespace {
+
+/// Leases still held under this node's id belong to an earlier run of it (killed before
+/// it could hand them back): requeue them now rather than at lease expiry.
+std::vector<std::pair<std::string, std::vector<stalled_job>>> take_back_old_leases(
+    node::impl& in) {
+  std::vector<std::pair<std::string, std::vector<stalled_job>>> out;
+  for (const auto& [type, q] : in.rt->queues) {
+    try {
+      auto jobs = q.requeue_node(in.thread_redis(), in.rt->node_id, in.rt->settings.max_stalls);
+      if (!jobs.empty()) out.emplace_back(type, std::move(jobs));
+    } catch (const app_error& e) {
+      logger("node")->warn("cannot check for leases of an earlier run ({}); they expire instead",
+                           e.what());
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void node::start() {
   if (impl_->supervisor) return;
-  impl_->supervisor = spawn_node_supervisor(impl_->sys, impl_->rt);
+  auto& rt = impl_->rt;
+  auto old = take_back_old_leases(*impl_);
+  impl_->supervisor = spawn_node_supervisor(impl_->sys, rt);
+  if (!old.empty()) {
+    size_t n = 0;
+    for (auto& [type, jobs] : old) {
+      n += jobs.size();
+      caf::anon_send(rt->actors.get(directory::tracker), stalled_atom::value, type, jobs);
+    }
+    logger("node")->warn("requeued {} job(s) leased to an earlier run of node {}", n, rt->node_id);
+  }
+  auto member = spawn_cluster_member(impl_->sys, rt);
+  rt->actors.set(directory::member, member);
+  if (rt->settings.cluster_port != 0) {
+    const auto& s = rt->settings;
+    auto port = impl_->sys.middleman().publish(member, static_cast<uint16_t>(s.cluster_port),
+                                               s.cluster_bind.c_str(), true);
+    if (!port) {
+      stop();
+      throw app_error(errc::unavailable, "cannot publish the cluster member on " + s.cluster_bind +
+                                             ":" + std::to_string(s.cluster_port) + ": " +
+                                             impl_->sys.render(port.error()));
+    }
+    logger("cluster")->info("node {} in the cluster at {}:{} (seeds: {})", rt->node_id,
+                            s.cluster_bind, *port, s.cluster_seeds.empty() ? "none" : s.cluster_seeds);
+  }
   logger("node")->info("node {} started; job types:{}", impl_->rt->node_id, [&] {
     std::string list;
     for (const auto& [name, t] : impl_->rt->registry.all())
       list += " " + name + "(" + std::to_string(t.concurrency) + ")";
     return list.empty() ? std::string{" none"} : list;
   }());
+}
+
+void node::drain() {
+  auto& rt = impl_->rt;
+  if (!impl_->supervisor) return;
+  rt->draining = true;  // the dispatcher claims no more
+  auto grace = std::chrono::seconds(rt->settings.shutdown_grace_seconds);
+  auto until = std::chrono::steady_clock::now() + grace;
+  if (rt->load.total() > 0)
+    logger("node")->info("draining: waiting up to {} s for {} running job(s)", grace.count(),
+                         rt->load.total());
+  while (rt->load.total() > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (int left = rt->load.total(); left > 0) {
+    // New tokens first (the runs here can no longer write), then stop the runs.
+    size_t handed = 0;
+    for (const auto& [type, q] : rt->queues) {
+      try {
+        auto jobs = q.requeue_node(impl_->thread_redis(), rt->node_id, rt->settings.max_stalls, true);
+        if (jobs.empty()) continue;
+        handed += jobs.size();
+        ask<bool>(impl_->sys, rt->actors.get(directory::tracker), stalled_atom::value, type, jobs, true);
+      } catch (const app_error& e) {
+        logger("node")->warn("cannot hand {} jobs back ({}); their leases will expire", type, e.what());
+      }
+    }
+    try {
+      ask<size_t>(impl_->sys, rt->actors.get(directory::dispatcher), handback_atom::value);
+    } catch (const app_error&) {
+    }
+    logger("node")->warn("grace period over: {} job(s) still running, {} handed back to the queue",
+                         left, handed);
+  }
+  try {
+    ask<bool>(impl_->sys, rt->actors.get(directory::member), leave_atom::value);
+  } catch (const app_error&) {
+  }
+}
+
+std::string node::cluster_json() {
+  return ask<std::string>(impl_->sys, impl_->rt->actors.get(directory::member), cluster_atom::value);
 }
 
 void node::stop() {

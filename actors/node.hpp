@@ -27,8 +27,15 @@ class node {
 
   /// Spawns the actors; the node starts claiming jobs.
   void start();
+  /// Graceful stop, before `stop()`: claims no more jobs, lets running ones finish for up
+  /// to SHUTDOWN_GRACE_SECONDS, hands the rest back to the queue (new tokens, not counted
+  /// as stalls) and leaves the cluster.
+  void drain();
   /// Stops every actor and waits for them.
   void stop();
+
+  /// `GET /cluster`: this node and every peer it knows, with roles and load.
+  std::string cluster_json();
 
   const config::settings& settings() const;
   const std::string& id() const;

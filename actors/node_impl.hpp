@@ -1,6 +1,8 @@
 #pragma once
 // The inside of actors::node, shared by node.cpp and node_content.cpp.
 
+#include <caf/io/all.hpp>
+
 #include <optional>
 #include <unordered_map>
 
@@ -15,8 +17,17 @@ using namespace persistence;
 inline constexpr auto request_timeout = std::chrono::seconds(10);
 
 struct node_config : caf::actor_system_config {
-  explicit node_config(const config::settings&) {
+  explicit node_config(const config::settings& s) {
     register_message_types(*this);
+    if (s.cluster_port != 0) {
+      load<caf::io::middleman>();
+      // Heartbeats so that a hung or cut-off peer is detected, not only a closed socket.
+      set("middleman.heartbeat-interval",
+          caf::timespan{std::chrono::milliseconds(s.cluster_heartbeat_ms)});
+      set("middleman.connection-timeout",
+          caf::timespan{std::chrono::milliseconds(s.cluster_timeout_ms)});
+      set("middleman.app-identifiers", std::vector<std::string>{"jobserver"});
+    }
     // Blocking work runs in detached actors; the scheduler only runs quick handlers.
     set("scheduler.max-threads", size_t{2});
     set("logger.verbosity", caf::atom("quiet"));

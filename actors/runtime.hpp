@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "actors/cluster.hpp"
 #include "actors/job_types.hpp"
 #include "config/settings.hpp"
 #include "persistence/content_store.hpp"
@@ -26,7 +27,8 @@ namespace jobserver::actors {
 /// that actor, so everyone reads handles from here at send time.
 class directory {
  public:
-  enum role { tracker, dispatcher, creator, janitor, role_count };
+  // `member` is not restarted by the supervisor (it is published once); the others are.
+  enum role { tracker, dispatcher, creator, janitor, member, role_count };
 
   caf::actor get(role r) const {
     std::lock_guard<std::mutex> guard{mutex_};
@@ -61,6 +63,7 @@ struct runtime {
   job_registry registry;
   directory actors;
   std::atomic<bool> draining{false};
+  load_board load;  // jobs running on this node, per type
 
   const persistence::job_queue& queue(const std::string& type) const { return queues.at(type); }
   std::unique_ptr<persistence::redis_client> make_redis() const {
@@ -80,6 +83,10 @@ caf::actor spawn_tracker(caf::actor_system& sys, runtime_ptr rt);        // deta
 caf::actor spawn_dispatcher(caf::actor_system& sys, runtime_ptr rt);     // detached
 caf::actor spawn_creator(caf::actor_system& sys, runtime_ptr rt);        // detached
 caf::actor spawn_janitor(caf::actor_system& sys, runtime_ptr rt);        // detached
+/// The cluster member (actors/cluster_member.cpp): scheduled, never blocks.
+caf::actor spawn_cluster_member(caf::actor_system& sys, runtime_ptr rt);
+/// What this node tells its peers about itself (no running counts).
+member_info own_member_info(const runtime& rt);
 /// A user's scheduler, spawned by (and monitored by) the dispatcher.
 caf::actor spawn_user_scheduler(caf::local_actor* parent, runtime_ptr rt, std::string owner);
 /// One job's actor, spawned by (and monitored by) its user's scheduler.

@@ -67,6 +67,9 @@ void write_cache(self_ptr self, const std::vector<job_row>& rows) {
   auto& st = self->state;
   try {
     st.rt->cache->write(*st.redis, rows);
+    // A newer state is written: an older one waiting in the backlog must not replace it.
+    if (!st.cache_backlog.empty())
+      for (const auto& r : rows) st.cache_backlog.erase(r.id);
   } catch (const app_error&) {
     warn_limited(self, "Redis unavailable: job status served from Postgres until it returns");
     for (const auto& r : rows) st.cache_backlog[r.id] = r;
@@ -274,7 +277,11 @@ caf::result<std::string> cancel_job(self_ptr self, const std::string& owner, con
       return to_api_json(*updated);
     }
     if (updated->status == status::processing) {
-      if (auto d = st.rt->actors.get(directory::dispatcher)) self->send(d, cancel_atom::value, id);
+      // To the node that runs it, through the cluster (this node or a peer).
+      if (auto m = st.rt->actors.get(directory::member))
+        self->send(m, cancel_atom::value, id, updated->node_id);
+      else if (auto d = st.rt->actors.get(directory::dispatcher))
+        self->send(d, cancel_atom::value, id);
       log()->info("job {} cancel requested by {}", id, owner);
     } else {
       log()->info("job {} cancelled by {} before it ran", id, owner);
@@ -314,7 +321,8 @@ caf::result<std::string> retry_job(self_ptr self, const std::string& owner, cons
   }
 }
 
-void record_stalled(self_ptr self, const std::string& type, const std::vector<stalled_job>& jobs) {
+void record_stalled(self_ptr self, const std::string& type, const std::vector<stalled_job>& jobs,
+                    bool handed_back = false) {
   auto& st = self->state;
   std::vector<job_row> rows;
   for (const auto& s : jobs) {
@@ -323,7 +331,8 @@ void record_stalled(self_ptr self, const std::string& type, const std::vector<st
           s.id, s.new_token, s.failed, "Job stalled too many times (its worker stopped responding)");
       if (!row) continue;
       if (s.failed) log()->warn("job {} ({}) failed: stalled too many times", s.id, type);
-      else log()->warn("job {} ({}) stalled: lease expired, queued again", s.id, type);
+      else if (handed_back) log()->info("job {} ({}) handed back to the queue by a stopping node", s.id, type);
+      else log()->warn("job {} ({}) stalled: its node stopped or lost the lease, queued again", s.id, type);
       rows.push_back(std::move(*row));
     } catch (const app_error& e) {
       warn_limited(self, std::string{"cannot record stalled job: "} + e.what());
@@ -391,6 +400,12 @@ caf::actor spawn_tracker(caf::actor_system& sys, runtime_ptr rt) {
         },
         [=](stalled_atom, const std::string& type, const std::vector<stalled_job>& jobs) {
           record_stalled(self, type, jobs);
+        },
+        // The same, answered once written (a stopping node hands its jobs back).
+        [=](stalled_atom, const std::string& type, const std::vector<stalled_job>& jobs,
+            bool handed_back) -> bool {
+          record_stalled(self, type, jobs, handed_back);
+          return true;
         },
         [=](stats_atom) -> size_t { return self->state.running.size(); },
     };

@@ -157,6 +157,16 @@ const std::vector<option>& options() {
       int_opt("RECONCILE_INTERVAL_SECONDS", "how often Postgres and Redis are reconciled",
               &s::reconcile_interval_seconds, 1, 86400),
       text_opt("NODE_ID", "this node's id (default: host name:HTTP port)", &s::node_id),
+      int_opt("CLUSTER_PORT", "CAF port this node publishes on (0 = no clustering)",
+              &s::cluster_port, 0, 65535),
+      text_opt("CLUSTER_BIND", "address the cluster port binds to and is reached at",
+               &s::cluster_bind),
+      text_opt("CLUSTER_SEEDS", "host:port,... of nodes to join (others are learned from them)",
+               &s::cluster_seeds),
+      int_opt("CLUSTER_HEARTBEAT_MS", "heartbeat between cluster nodes", &s::cluster_heartbeat_ms,
+              50, 60000),
+      int_opt("CLUSTER_TIMEOUT_MS", "a node silent this long is taken as down (its jobs move)",
+              &s::cluster_timeout_ms, 200, 600000),
       int_opt("SHUTDOWN_GRACE_SECONDS", "how long running jobs may finish at SIGTERM",
               &s::shutdown_grace_seconds, 0, 3600),
       bool_opt("MIGRATE_ON_START", "apply migrations at start (--no-migrate: false)",
@@ -274,6 +284,12 @@ std::string validate(const settings& s) {
   if (s.llm_provider == "openai" && s.llm_base_url.empty() && s.openai_api_key.empty())
     return "LLM_PROVIDER=openai needs OPENAI_API_KEY (or LLM_BASE_URL for a local server)";
   if (s.storage_dir.empty()) return "invalid STORAGE_DIR: must not be empty";
+  if (s.cluster_timeout_ms < 2 * s.cluster_heartbeat_ms)
+    return "invalid CLUSTER_TIMEOUT_MS: must be at least twice CLUSTER_HEARTBEAT_MS";
+  if (!parse_seeds(s.cluster_seeds))
+    return "invalid CLUSTER_SEEDS: expected host:port[,host:port...]";
+  if (!s.cluster_seeds.empty() && s.cluster_port == 0)
+    return "CLUSTER_SEEDS needs CLUSTER_PORT (this node's own cluster port)";
   return {};
 }
 
@@ -374,11 +390,35 @@ std::string redact_url(const std::string& url) {
   return out;
 }
 
+std::optional<std::vector<std::pair<std::string, int>>> parse_seeds(const std::string& list) {
+  std::vector<std::pair<std::string, int>> out;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    auto end = list.find(',', pos);
+    if (end == std::string::npos) end = list.size();
+    auto item = list.substr(pos, end - pos);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    pos = end + 1;
+    if (item.empty()) continue;
+    auto colon = item.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == item.size()) return std::nullopt;
+    auto port = item.substr(colon + 1);
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    int p = std::stoi(port);
+    if (p <= 0 || p > 65535) return std::nullopt;
+    out.emplace_back(item.substr(0, colon), p);
+  }
+  return out;
+}
+
 std::string effective_node_id(const settings& s) {
   if (!s.node_id.empty()) return s.node_id;
   char host[256] = {0};
   if (gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "node");
-  return std::string{host} + ":" + std::to_string(s.http_port);
+  if (s.http_port != 0) return std::string{host} + ":" + std::to_string(s.http_port);
+  if (s.cluster_port != 0) return std::string{host} + ":cluster-" + std::to_string(s.cluster_port);
+  return std::string{host} + ":worker-" + std::to_string(::getpid());
 }
 
 }  // namespace jobserver::config

@@ -71,6 +71,13 @@ struct settings {
 
   // Node.
   std::string node_id;  // empty: host name + port
+
+  // Clustering (CAF middleman). CLUSTER_PORT 0 = a single node.
+  int cluster_port = 0;
+  std::string cluster_bind = "127.0.0.1";
+  std::string cluster_seeds;  // host:port,...
+  int cluster_heartbeat_ms = 500;
+  int cluster_timeout_ms = 3000;
   int shutdown_grace_seconds = 30;
   bool migrate_on_start = true;
   std::string log_level = "info";
@@ -100,6 +107,9 @@ std::string help_text();
 
 /// `url` with any password replaced by `***`, safe to log.
 std::string redact_url(const std::string& url);
+
+/// `host:port,host:port` as pairs; nullopt when an entry is malformed. Empty → none.
+std::optional<std::vector<std::pair<std::string, int>>> parse_seeds(const std::string& list);
 
 /// The node id: the setting, or host name + ":" + HTTP port.
 std::string effective_node_id(const settings& s);

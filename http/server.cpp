@@ -57,6 +57,10 @@ void server::install_routes() {
     send_json(res, 503, "{\"error\":\"" + down + " unavailable\",\"code\":\"not_ready\",\"checks\":" +
                             checks + "}");
   });
+  // Operators' view of the cluster (no user data; like /health, not behind user auth).
+  r.get("/cluster", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, node_.cluster_json());
+  });
   add_job_routes(r, node_, *auth_);
   add_content_routes(r, node_, *auth_);
   add_upload_route(r, node_, *auth_);

@@ -63,6 +63,7 @@ std::string to_api_json(const job_row& j) {
   w.Key("cancelled");
   w.Bool(j.cancelled());
   if (!j.parent_id.empty()) key_string(w, "parent_id", j.parent_id);
+  if (!j.node_id.empty()) key_string(w, "node", j.node_id);  // the node that ran it last
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
 }

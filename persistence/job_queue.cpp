@@ -59,14 +59,15 @@ local function unqueue(id, m)
     redis.call('ZREM', base .. ':delayed', id)
   end
 end
-local function stall(id, max_stalls, out)
+local function stall(id, max_stalls, out, handed_back)
   local m = base .. ':m:' .. id
   if redis.call('EXISTS', m) == 0 then
     redis.call('ZREM', base .. ':leases', id)
     return
   end
   release(id, m)
-  local stalls = redis.call('HINCRBY', m, 'stalls', 1)
+  local stalls = 0
+  if not handed_back then stalls = redis.call('HINCRBY', m, 'stalls', 1) end
   local tok = next_token()
   redis.call('HSET', m, 'token', fmt(tok), 'node', '')
   local failed = 0
@@ -190,12 +191,12 @@ for _, id in ipairs(ids) do stall(id, tonumber(ARGV[1]), out) end
 return out
 )lua";
 
-// ARGV: node max_stalls
+// ARGV: node max_stalls handed_back(0|1)
 constexpr const char* requeue_node_lua = R"lua(
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', base .. ':leases', 0, -1)) do
   if redis.call('HGET', base .. ':m:' .. id, 'node') == ARGV[1] then
-    stall(id, tonumber(ARGV[2]), out)
+    stall(id, tonumber(ARGV[2]), out, ARGV[3] == '1')
   end
 end
 return out
@@ -380,8 +381,9 @@ std::vector<stalled_job> job_queue::reap(redis_client& redis, int max_stalls, in
 }
 
 std::vector<stalled_job> job_queue::requeue_node(redis_client& redis, const std::string& node,
-                                                 int max_stalls) const {
-  return to_stalled(run(redis, s_requeue_node(), base_, {node, std::to_string(max_stalls)}));
+                                                 int max_stalls, bool handed_back) const {
+  return to_stalled(run(redis, s_requeue_node(), base_,
+                        {node, std::to_string(max_stalls), handed_back ? "1" : "0"}));
 }
 
 int job_queue::remove(redis_client& redis, const std::string& id) const {

@@ -78,9 +78,10 @@ class job_queue {
   bool retry_later(redis_client& redis, const std::string& id, int64_t token, int64_t delay_ms) const;
   /// Requeues (or, past `max_stalls`, drops) jobs whose lease ran out.
   std::vector<stalled_job> reap(redis_client& redis, int max_stalls, int limit = 500) const;
-  /// Requeues every job leased to `node` at once (a node seen down).
+  /// Requeues every job leased to `node` at once with new tokens: a node seen down (the
+  /// run counts as a stall), or a node handing its jobs back as it stops (no stall).
   std::vector<stalled_job> requeue_node(redis_client& redis, const std::string& node,
-                                        int max_stalls) const;
+                                        int max_stalls, bool handed_back = false) const;
   /// Cancel: 1 = it was waiting and is gone, 2 = it is running (flagged), 0 = unknown.
   int remove(redis_client& redis, const std::string& id) const;
   /// Forgets a job (retention): its entry, lease and any waiting place.

@@ -260,6 +260,24 @@ TEST_CASE_METHOD(queue_fixture, "requeue_node takes back only the jobs of that n
   CHECK(q.requeue_node(*redis, "node-1", 5).empty());
 }
 
+TEST_CASE_METHOD(queue_fixture, "jobs handed back by a stopping node are not counted as stalls",
+                 "[queue]") {
+  add("a-0", "A");
+  // With max_stalls 0 a single stall fails the job; handing it back must not.
+  for (int round = 0; round < 3; ++round) {
+    auto held = claim_one(no_limit, long_lease, "node-1");
+    auto back = q.requeue_node(*redis, "node-1", 0, true);
+    REQUIRE(back.size() == 1);
+    CHECK_FALSE(back[0].failed);
+    CHECK(back[0].new_token > held.token);
+    CHECK(beat(held.id, held.token) == lease_state::lost);
+  }
+  claim_one(no_limit, long_lease, "node-1");
+  auto down = q.requeue_node(*redis, "node-1", 0);
+  REQUIRE(down.size() == 1);
+  CHECK(down[0].failed);
+}
+
 TEST_CASE_METHOD(queue_fixture, "removing a waiting job drops it and removing a running job flags it",
                  "[queue]") {
   add("a-0", "A");
