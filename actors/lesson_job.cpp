@@ -107,8 +107,7 @@ void add_lesson_job_types(job_registry& registry, runtime& rt) {
   job_type batch;
   batch.name = "generate_lesson_batch";
   batch.run = [&rt](job_context& ctx) { return run_batch(rt, ctx); };
-  // It only waits for its children; a node that runs no lessons runs no batches either.
-  batch.concurrency = rt.settings.lesson_concurrency > 0 ? 16 : 0;
+  batch.concurrency = rt.settings.batch_concurrency;  // it only waits for its children
   batch.retry = {3, 1000};
   batch.timeout = std::chrono::hours(6);
   batch.priority = 5;

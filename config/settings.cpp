@@ -129,6 +129,8 @@ const std::vector<option>& options() {
               &s::upload_concurrency, 0, 1024),
       int_opt("LESSON_CONCURRENCY", "generate_lesson jobs run at once on this node",
               &s::lesson_concurrency, 0, 1024),
+      int_opt("BATCH_CONCURRENCY", "generate_lesson_batch jobs (they wait for their children)",
+              &s::batch_concurrency, 0, 4096),
       int_opt("TEST_JOB_CONCURRENCY", "noop/sleep/fail jobs run at once on this node",
               &s::test_job_concurrency, 0, 4096),
       int_opt("PER_USER_CONCURRENCY", "running jobs per user per type (cluster-wide)",

@@ -55,6 +55,7 @@ struct settings {
   // Queue and jobs.
   int upload_concurrency = 3;
   int lesson_concurrency = 2;
+  int batch_concurrency = 16;  // generate_lesson_batch: it only waits for its children
   int test_job_concurrency = 8;
   int per_user_concurrency = 2;
   retry_policy upload_retry{3, 2000};

@@ -22,7 +22,15 @@
 #               --runs N          alternating runs of each program per PDF (5)
 #               --idle-wait S     as for engine (120)
 #               --no-write        print the results, leave bench/RESULTS.md alone
-#   (chaos, compare and soak are planned; each is one more cmd_* function.)
+#   chaos     three clustered nodes on the private services; every round one worker
+#             node is killed with kill -9 while it runs jobs, then restarted
+#             (bench/chaos_bench). Reports the time from the kill to the node's jobs
+#             being requeued (median, p90, max), jobs lost and jobs completed twice.
+#             Options:
+#               --rounds N        kill/restart rounds (20)
+#               --jobs N          sleep jobs per round (24)
+#               --no-write        print the results, leave bench/RESULTS.md alone
+#   (compare and soak are planned; each is one more cmd_* function.)
 #
 # Env: BUILD_DIR   build directory (default build; build-bench when build is not a
 #                  Release build without sanitizers)
@@ -623,6 +631,55 @@ cmd_pdf() {
   if ((write)); then write_section "PDF extraction (scripts/bench.sh pdf)" "$section"; fi
 }
 
+# ---- chaos ------------------------------------------------------------------------------
+cmd_chaos() {
+  local rounds=20 jobs=24 write=1 dir line section
+  while (($#)); do
+    case $1 in
+      --rounds) rounds=${2:?--rounds needs a value}; shift 2 ;;
+      --jobs) jobs=${2:?--jobs needs a value}; shift 2 ;;
+      --no-write) write=0; shift ;;
+      *) die "chaos: unknown option $1" ;;
+    esac
+  done
+  build jobserver chaos_bench
+  start_services
+  dir="$ROOT/.run/bench/chaos"
+  mkdir -p "$dir"
+  rm -f "$dir/figures.txt"
+  # The program makes its own schema and key prefix and stops every node it starts.
+  CHAOS_ROUNDS=$rounds CHAOS_JOBS=$jobs CHAOS_OUT="$dir/figures.txt" \
+    "$BUILD_DIR/bench/chaos_bench" --success "[chaos]" | tee "$dir/output.txt" >&2 ||
+    die "bench/chaos_bench failed (see $dir/output.txt)"
+  line=$(cat "$dir/figures.txt")
+  section="$dir/section.md"
+  {
+    echo "## Cluster failover (scripts/bench.sh chaos)"
+    echo
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M') UTC by \`scripts/bench.sh chaos --rounds $rounds --jobs $jobs\` on"
+    echo "$(machine_line); shared machine, other work running. Three nodes on loopback"
+    echo "(one API-only, two workers with 4 slots each), heartbeat 500 ms, timeout 3 s, leases"
+    echo "20 s (so lease expiry cannot explain a quick move); each round submits $jobs sleep jobs"
+    echo "(0.8 s) from three users, kills a worker with \`kill -9\` while it runs some, restarts it."
+    echo
+    echo "| figure | value |"
+    echo "|---|---|"
+    echo "| rounds | $(kv_get "$line" rounds) |"
+    echo "| jobs | $(kv_get "$line" jobs) |"
+    echo "| jobs lost | $(kv_get "$line" lost) |"
+    echo "| jobs completed twice | $(kv_get "$line" completed_twice) |"
+    echo "| kill → jobs requeued, median | $(kv_get "$line" failover_median_ms) ms |"
+    echo "| kill → jobs requeued, p90 | $(kv_get "$line" failover_p90_ms) ms |"
+    echo "| kill → jobs requeued, max | $(kv_get "$line" failover_max_ms) ms |"
+    echo "| rounds where the victim ran nothing yet | $(kv_get "$line" rounds_without_running_jobs) |"
+    echo
+    echo "Compare: without the cluster the same jobs would wait for lease expiry (\`LEASE_MS\`,"
+    echo "10 s by default); Bull's stalled-job check runs every 30 s."
+  } >"$section"
+  cat "$section"
+  if ((write)); then write_section "Cluster failover (scripts/bench.sh chaos)" "$section"; fi
+}
+
 # ---- main ---------------------------------------------------------------------------
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed '/^# shellcheck/d; s/^# \{0,1\}//' >&2
@@ -637,7 +694,8 @@ main() {
     -h | --help | help) usage ;;
     engine) cmd_engine "$@" ;;
     pdf) cmd_pdf "$@" ;;
-    chaos | compare | soak) die "'$cmd' is not written yet" ;;
+    chaos) cmd_chaos "$@" ;;
+    compare | soak) die "'$cmd' is not written yet" ;;
     *) log "unknown command '$cmd'"; usage ;;
   esac
 }

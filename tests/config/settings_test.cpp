@@ -303,3 +303,42 @@ TEST_CASE("the migrate command and --no-migrate are parsed", "[settings]") {
   CHECK_FALSE(serve.migrate_on_start);
   CHECK(loaded({"--allow-dev-auth-on-network"}, {}).allow_dev_auth_on_network);
 }
+
+TEST_CASE("cluster seeds are parsed as host:port pairs and malformed ones are rejected",
+          "[settings][cluster]") {
+  using jobserver::config::parse_seeds;
+  auto two = parse_seeds(" 10.0.0.1:7071, node-b.internal:7072 ");
+  REQUIRE(two);
+  REQUIRE(two->size() == 2);
+  CHECK((*two)[0] == std::pair<std::string, int>{"10.0.0.1", 7071});
+  CHECK((*two)[1] == std::pair<std::string, int>{"node-b.internal", 7072});
+  CHECK(parse_seeds("")->empty());
+  for (const char* bad : {"host", "host:", ":7071", "host:port", "host:0", "host:70000", "h:1,x"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_seeds(bad));
+  }
+  auto r = load_settings({}, {{"CLUSTER_PORT", "7071"}, {"CLUSTER_SEEDS", "a:1,b"}});
+  CHECK_FALSE(r.values);
+  CHECK_THAT(r.error, Contains("CLUSTER_SEEDS"));
+}
+
+TEST_CASE("a cluster timeout shorter than two heartbeats, or seeds without a cluster port, "
+          "are rejected",
+          "[settings][cluster]") {
+  auto short_timeout = load_settings({}, {{"CLUSTER_HEARTBEAT_MS", "1000"}, {"CLUSTER_TIMEOUT_MS", "1500"}});
+  CHECK_FALSE(short_timeout.values);
+  CHECK_THAT(short_timeout.error, Contains("CLUSTER_TIMEOUT_MS"));
+  auto no_port = load_settings({}, {{"CLUSTER_SEEDS", "127.0.0.1:7071"}});
+  CHECK_FALSE(no_port.values);
+  CHECK_THAT(no_port.error, Contains("CLUSTER_PORT"));
+  auto ok = load_settings({}, {{"CLUSTER_PORT", "7072"}, {"CLUSTER_SEEDS", "127.0.0.1:7071"}});
+  REQUIRE(ok.values);
+  CHECK(ok.values->cluster_port == 7072);
+}
+
+TEST_CASE("a worker-only node without NODE_ID is named after its cluster port", "[settings][cluster]") {
+  auto r = load_settings({}, {{"HTTP_PORT", "0"}, {"CLUSTER_PORT", "7075"}});
+  REQUIRE(r.values);
+  auto id = jobserver::config::effective_node_id(*r.values);
+  CHECK_THAT(id, Contains(":cluster-7075"));
+}

@@ -5,96 +5,13 @@
 #include <signal.h>
 
 #include <atomic>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <thread>
 
-#include "tests/e2e/e2e_support.hpp"
+#include "tests/e2e/cluster_support.hpp"
 
 using namespace jobserver::testing;
 using namespace std::chrono_literals;
-
-namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-size_t count_of(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-  return n;
-}
-
-/// Settings of a node that serves the API and runs no jobs at all.
-const std::map<std::string, std::string> api_only{
-    {"TEST_JOB_CONCURRENCY", "0"}, {"UPLOAD_CONCURRENCY", "0"}, {"LESSON_CONCURRENCY", "0"}};
-
-/// A cluster of jobserver processes on loopback; node i is "node-<i>".
-struct cluster {
-  service_fixture& f;
-  std::vector<int> cluster_ports;
-  std::vector<std::unique_ptr<server_process>> nodes;
-
-  cluster(service_fixture& fx, int n, std::map<std::string, std::string> common,
-          std::vector<std::map<std::string, std::string>> per_node = {})
-    : f(fx) {
-    for (int i = 0; i < n; ++i) cluster_ports.push_back(free_port());
-    for (int i = 0; i < n; ++i) nodes.push_back(make(i, common, i < static_cast<int>(per_node.size())
-                                                                  ? per_node[i]
-                                                                  : std::map<std::string, std::string>{}));
-    for (auto& node : nodes) node->start();
-  }
-
-  std::unique_ptr<server_process> make(size_t i, std::map<std::string, std::string> env,
-                                       const std::map<std::string, std::string>& extra) {
-    while (cluster_ports.size() <= i) cluster_ports.push_back(free_port());
-    env["NODE_ID"] = "node-" + std::to_string(i);
-    env["CLUSTER_PORT"] = std::to_string(cluster_ports[i]);
-    env["CLUSTER_SEEDS"] = "127.0.0.1:" + std::to_string(cluster_ports[0]);
-    env.emplace("CLUSTER_HEARTBEAT_MS", "250");
-    env.emplace("CLUSTER_TIMEOUT_MS", "1500");
-    env.emplace("LOG_LEVEL", "info");
-    for (const auto& [k, v] : extra) env[k] = v;
-    return std::make_unique<server_process>(f, env);
-  }
-
-  server_process& operator[](size_t i) { return *nodes[i]; }
-
-  /// The node ids `/cluster` on node i lists.
-  std::set<std::string> members_seen_by(size_t i) {
-    auto c = nodes[i]->client();
-    auto a = call(*c, "GET", "/cluster");
-    std::set<std::string> out;
-    if (a.status != 200 || !a.body.IsObject() || !a.body.HasMember("nodes")) return out;
-    for (const auto& n : a.body["nodes"].GetArray()) out.insert(n["id"].GetString());
-    return out;
-  }
-
-  bool all_see(const std::set<std::string>& expected, const std::vector<size_t>& which) {
-    for (auto i : which)
-      if (members_seen_by(i) != expected) return false;
-    return true;
-  }
-
-  std::string all_logs() {
-    std::string out;
-    for (auto& n : nodes) out += read_file(n->log_path());
-    return out;
-  }
-};
-
-std::string node_of(const answer& job) {
-  return job.body.HasMember("node") ? job.body["node"].GetString() : "";
-}
-
-std::string status_of(const answer& job) { return job.body["status"].GetString(); }
-
-}  // namespace
 
 TEST_CASE("nodes join through a seed, learn each other, and /cluster shows roles and capacity",
           "[cluster]") {
