@@ -64,7 +64,7 @@ function renderPanel(s) {
     fetchLesson(s);
     return;
   }
-  const title = h('h2', {}, `${s.section.section_number}. ${s.section.name}`);
+  const title = h('h2', {}, sectionTitle(s.section));
   if (s.status === 'failed') {
     panel.replaceChildren(title, h('p', { class: 'error' }, s.error || 'Generation failed'),
       h('button', { type: 'button', onclick: () => start(s) }, 'Try again'));
@@ -221,11 +221,16 @@ function showBatch(percent, text) {
 }
 
 // ---- start-up ----------------------------------------------------------------------------
+/** "3. Name", unless the name already starts with its number ("3 Name"). */
+function sectionTitle(section) {
+  const n = String(section.section_number);
+  return section.name.startsWith(`${n} `) || section.name.startsWith(`${n}.`) ? section.name : `${n}. ${section.name}`;
+}
+
 function row(section) {
   return h('li', { 'data-section-id': section.id },
     h('button', { type: 'button', class: 'section' },
-      h('span', { class: 'number' }, `${section.section_number}.`),
-      h('span', { class: 'name' }, section.name),
+      h('span', { class: 'name' }, sectionTitle(section)),
       h('span', { class: 'badge', hidden: true })));
 }
 

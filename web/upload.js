@@ -16,7 +16,7 @@ async function loadCourses(preselect) {
   }
   select.replaceChildren(
     h('option', { value: '', disabled: true, selected: !preselect && courses.length > 0 }, 'Choose a course'),
-    courses.map((c) => h('option', { value: c.id, selected: c.id === preselect }, courseLabel(c))),
+    ...courses.map((c) => h('option', { value: c.id, selected: c.id === preselect }, courseLabel(c))),
     h('option', { value: NEW_COURSE, selected: courses.length === 0 }, 'New course…'));
   showNewCourse();
   list.replaceChildren(...(courses.length
