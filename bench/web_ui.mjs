@@ -11,6 +11,7 @@
 // 3. Click-to-DOM latency while ten sections generate: "Generate all sections" on a ten-
 //    section document, then clicks on section rows; latency from the click's input event
 //    time stamp to the row being selected and the lesson panel updated, inside the page.
+import http from 'node:http';
 import { Env, call, eventually, sleep, uploadViaApi, waitForJob } from '../tests/browser/harness.mjs';
 import { coursePdf } from '../tests/browser/pdf.mjs';
 
@@ -79,8 +80,18 @@ async function main() {
     const learnUrl = `${api.url}/learn.html?document_id=${up.document_id}`;
     const courseUrl = `${api.url}/course.html?id=${up.course.id}`;
 
-    // 1. First paint.
-    const paints = [];
+    // 1. First paint; the baseline is a minimal page (a heading and one small stylesheet)
+    //    served by Node's http module in this process: the floor this machine and browser
+    //    give any page at the moment, so the ratio says what the UI adds.
+    const baseline = http.createServer((req, res) => {
+      const css = req.url === '/b.css';
+      res.writeHead(200, { 'Content-Type': css ? 'text/css' : 'text/html', 'Cache-Control': 'no-cache' });
+      res.end(css ? 'body{font:15px system-ui;margin:2rem}' :
+        '<!doctype html><html><head><link rel="icon" href="data:,"><link rel="stylesheet" href="/b.css"></head><body><h1>Baseline</h1></body></html>');
+    });
+    await new Promise((r) => baseline.listen(0, '127.0.0.1', r));
+    env.cleanups.push(() => baseline.close());
+    const paints = [await firstPaint(env, `http://127.0.0.1:${baseline.address().port}/`, 'baseline: minimal page (Node http)', user)];
     for (const [label, url] of [['upload (/)', `${api.url}/`], ['course', courseUrl], ['learn', learnUrl]]) {
       paints.push(await firstPaint(env, url, label, user));
     }
@@ -140,11 +151,14 @@ async function main() {
     await sleep(IDLE_MS);
     await ctx.close();
 
-    out.push('| page | first contentful paint, cold context (median / p95 / max) | same context again (median / p95 / max) |');
-    out.push('|---|---|---|');
+    out.push('| page | first contentful paint, cold context (median / p95 / max) | same context again (median / p95 / max) | median vs baseline |');
+    out.push('|---|---|---|---|');
     for (const p of paints) {
-      out.push(`| ${p.label} | ${ms(p.cold.median)} / ${ms(p.cold.p95)} / ${ms(p.cold.max)} | ${ms(p.warm.median)} / ${ms(p.warm.p95)} / ${ms(p.warm.max)} |`);
+      const ratio = (p.cold.median / paints[0].cold.median).toFixed(2);
+      out.push(`| ${p.label} | ${ms(p.cold.median)} / ${ms(p.cold.p95)} / ${ms(p.cold.max)} | ${ms(p.warm.median)} / ${ms(p.warm.p95)} / ${ms(p.warm.max)} | ${ratio}x |`);
     }
+    const load = (await import('node:os')).loadavg()[0].toFixed(1);
+    out.push(`\nLoad average (1 min) at the end of the run: ${load} on ${(await import('node:os')).cpus().length} CPUs.`);
     out.push(`\n(${RUNS} loads per page and mode.)\n`);
     out.push('| idle check (nothing processing) | requests in ' + `${IDLE_MS / 1000} s |`);
     out.push('|---|---|');

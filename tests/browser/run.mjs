@@ -1,7 +1,7 @@
 // The web UI in a real headless Chromium against real jobserver processes, Postgres and
 // Redis: the original's manual test plan, automated (issue 7).
 //
-//   node tests/browser/run.mjs <upload|learn|redis|isolation>
+//   node tests/browser/run.mjs <upload|learn|redis|isolation|jwt>
 //
 // Env (set by ctest, see tests/CMakeLists.txt): JOBSERVER_BINARY, JOBSERVER_SOURCE_DIR,
 // BROWSER_TEST_OUT (screenshots and server logs), DATABASE_URL, REDIS_URL.
@@ -11,6 +11,7 @@
 // talks to runs with UPLOAD_CONCURRENCY=0 / LESSON_CONCURRENCY=0 (it queues, runs
 // nothing), and a worker-only jobserver (HTTP_PORT=0) on the same schema and Redis prefix
 // is started when the scenario lets the work proceed.
+import { createHmac } from 'node:crypto';
 import { Env, call, check, eventually, sleep, uploadViaApi, waitForJob } from './harness.mjs';
 import { coursePdf } from './pdf.mjs';
 
@@ -153,7 +154,8 @@ async function learn(env) {
   await env.screenshot(page);
 }
 
-// (3) stop Redis -> upload shows an error -> start Redis -> retry works.
+// (3) stop Redis -> upload shows an error -> start Redis -> retry works (and, first, a
+// file that is not a PDF is refused in words).
 async function redis(env) {
   const api = await env.startServer({});
   const ctx = await env.context('dev-user-001');
@@ -163,6 +165,12 @@ async function redis(env) {
   await page.goto(`${api.url}/?course_id=${course.id}`);
   await page.waitForSelector('body[data-ready="true"]');
   check((await page.inputValue('#course')) === course.id, 'the course from the URL is chosen');
+  // A file that is not a PDF: the server's 415, in words.
+  await page.setInputFiles('#file', { name: 'notes.pdf', mimeType: 'application/pdf', buffer: Buffer.from('just text, no PDF') });
+  await page.click('#upload-button');
+  await page.locator('#upload-error').waitFor({ timeout: 10000 });
+  check((await page.locator('#upload-error-text').textContent()) === 'That file is not a PDF. Choose a PDF file.',
+    'a non-PDF is refused in words');
   await page.setInputFiles('#file', { name: 'outage.pdf', mimeType: 'application/pdf', buffer: coursePdf(3) });
 
   let redisDown = false;
@@ -170,8 +178,8 @@ async function redis(env) {
   env.services('stop-redis');
   redisDown = true;
   await page.click('#upload-button');
-  const error = page.locator('#upload-error');
-  await error.waitFor({ timeout: 15000 });
+  await eventually(async () => /unavailable/i.test(await page.locator('#upload-error-text').textContent()), 15000,
+    'the outage error');
   const text = await page.locator('#upload-error-text').textContent();
   console.log(`error shown while Redis is down: ${text}`);
   check(/unavailable/i.test(text), 'the error says the queue is unavailable');
@@ -244,7 +252,36 @@ async function isolation(env) {
   await env.screenshot(pages[0]);
 }
 
-const scenarios = { upload, learn, redis, isolation };
+// JWT mode: the header asks for a token; a pasted token signs the user in and travels as
+// Authorization: Bearer with every request.
+async function jwt(env) {
+  const secret = 'browser-test-secret-of-forty-bytes-000000';
+  const api = await env.startServer({ AUTH_MODE: 'jwt', AUTH_JWT_SECRET: secret });
+  const ctx = await env.context(null);
+  const page = await ctx.newPage();
+  env.page = page;
+  const auth = [];
+  page.on('request', (r) => { if (r.url().includes('/api/')) auth.push(r.headers().authorization || ''); });
+  await page.goto(`${api.url}/`);
+  await page.locator('#token-form').waitFor();
+  check(await page.locator('#token-input').isVisible(), 'a token field is offered');
+  const token = hs256({ sub: 'carol', exp: Math.floor(Date.now() / 1000) + 600 }, secret);
+  await page.fill('#token-input', token);
+  await Promise.all([page.waitForNavigation(), page.click('#token-form button')]);
+  await page.waitForSelector('body[data-ready="true"]');
+  check((await page.locator('#signed-in').textContent()) === 'Signed in as carol', 'the token names the user');
+  check(auth.length > 0 && auth.slice(-2).every((a) => a === `Bearer ${token}`), 'requests carry the token');
+  check((await page.locator('#user-select').count()) === 0, 'no dev user switcher in jwt mode');
+  await env.screenshot(page);
+}
+
+function hs256(claims, secret) {
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
+  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
+
+const scenarios = { upload, learn, redis, isolation, jwt };
 
 async function main() {
   const name = process.argv[2];
