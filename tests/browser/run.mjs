@@ -34,7 +34,7 @@ function recordStates() {
 const badgeOf = (page, sectionId) => page.locator(`li[data-section-id="${sectionId}"] .badge`);
 
 // (1) upload -> immediate redirect -> processing card with rising progress -> the
-// document appears without a reload.
+// document appears without a reload; a failed upload shows its error and Retry.
 async function upload(env) {
   const api = await env.startServer({ UPLOAD_CONCURRENCY: '0', LESSON_CONCURRENCY: '0' });
   const ctx = await env.context('dev-user-001');
@@ -73,6 +73,32 @@ async function upload(env) {
   check(seen.badges[0] === 'queued', 'the first state shown is queued');
   check(seen.percents.every((v, i) => i === 0 || v >= seen.percents[i - 1]), 'progress never goes down');
   await env.screenshot(page);
+
+  // A PDF that cannot be parsed fails: its card shows the error and a Retry button, and
+  // Retry queues it again (it fails again: the file is still broken).
+  const courseId = new URL(page.url()).searchParams.get('id');
+  const form = new FormData();
+  form.append('course_id', courseId);
+  form.append('title', 'Broken notes');
+  form.append('file', new Blob([Buffer.from('%PDF-1.4\nthis is not really a PDF\n')], { type: 'application/pdf' }), 'broken.pdf');
+  const broken = await call(api, 'POST', '/upload/pdf-structured', { user: 'dev-user-001', form });
+  check(broken.status === 202, `the broken upload is accepted for processing (${broken.status})`);
+  await waitForJob(api, 'dev-user-001', broken.body.job_id, 'failed');
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  const failed = page.locator(`.upload-card[data-job-id="${broken.body.job_id}"]`);
+  await failed.waitFor();
+  check((await failed.locator('.badge').textContent()) === 'failed', 'the failed upload is badged failed');
+  const reason = await failed.locator('.upload-error').textContent();
+  check(reason.length > 0 && (await failed.locator('.upload-error').isVisible()), 'the failure reason is shown');
+  check(await failed.locator('.retry').isVisible(), 'a Retry button is offered');
+  await page.evaluate(() => { window.__seen.badges = []; });
+  await failed.locator('.retry').click();
+  await eventually(async () => (await page.evaluate(() => window.__seen.badges)).includes('queued'), 5000, 'retry queued');
+  await eventually(async () => (await failed.locator('.badge').textContent()) === 'failed', 20000, 'the retry to fail again');
+  const attempts = (await call(api, 'GET', `/jobs/${broken.body.job_id}`, { user: 'dev-user-001' })).body.attempts;
+  console.log(`broken upload: "${reason}", attempts after retry: ${attempts}`);
+  await env.screenshot(page, 'failed');
 }
 
 // (2) learn page -> click a section -> badge with progress -> click a second section ->
