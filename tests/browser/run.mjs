@@ -49,12 +49,12 @@ async function upload(env) {
   await page.setInputFiles('#file', { name: 'cells.pdf', mimeType: 'application/pdf', buffer: coursePdf(4) });
   const clicked = Date.now();
   await page.click('#upload-button');
-  await page.waitForURL(/\/course\.html\?id=[0-9a-f-]+&upload_job_id=[0-9a-f-]+/, { timeout: 5000 });
+  await page.waitForURL(/\/course\.html\?id=[0-9a-f-]+&upload_job_id=[0-9a-f-]+/, { timeout: 15000 });
   const redirectMs = Date.now() - clicked;
   console.log(`redirect after upload click: ${redirectMs} ms`);
   const card = page.locator('.upload-card');
   await card.waitFor();
-  await eventually(async () => (await card.locator('.badge').textContent()) === 'queued', 5000, 'queued badge');
+  await eventually(async () => (await card.locator('.badge').textContent()) === 'queued', 15000, 'queued badge');
   check((await card.locator('.upload-title').textContent()) === 'Cell biology', 'the card shows the upload title');
   check((await card.locator('.percent').textContent()) === '0%', 'a queued upload shows 0%');
   await page.evaluate(() => { window.__sameDocument = true; });
@@ -63,7 +63,7 @@ async function upload(env) {
   await env.startServer({ HTTP_PORT: '0', UPLOAD_CONCURRENCY: '1', LESSON_CONCURRENCY: '0' });
   const doc = page.locator('#documents li.document');
   await doc.waitFor({ timeout: 20000 });
-  await card.waitFor({ state: 'detached', timeout: 5000 });
+  await card.waitFor({ state: 'detached', timeout: 15000 });
   check((await doc.locator('a').textContent()) === 'Cell biology', 'the document is listed by its title');
   check((await doc.locator('.meta').textContent()).startsWith('4 sections'), 'the document shows its sections count');
   check(await page.evaluate(() => window.__sameDocument === true), 'the document appeared without a reload');
@@ -94,7 +94,7 @@ async function upload(env) {
   check(await failed.locator('.retry').isVisible(), 'a Retry button is offered');
   await page.evaluate(() => { window.__seen.badges = []; });
   await failed.locator('.retry').click();
-  await eventually(async () => (await page.evaluate(() => window.__seen.badges)).includes('queued'), 5000, 'retry queued');
+  await eventually(async () => (await page.evaluate(() => window.__seen.badges)).includes('queued'), 115000, 'retry queued');
   await eventually(async () => (await failed.locator('.badge').textContent()) === 'failed', 20000, 'the retry to fail again');
   const attempts = (await call(api, 'GET', `/jobs/${broken.body.job_id}`, { user: 'dev-user-001' })).body.attempts;
   console.log(`broken upload: "${reason}", attempts after retry: ${attempts}`);
@@ -120,10 +120,10 @@ async function learn(env) {
   await page.waitForSelector('body[data-ready="true"]');
   await page.click(`li[data-section-id="${first.id}"] button`);
   await eventually(async () => /^Generating\.\.\. \d+%$/.test(await badgeOf(page, first.id).textContent()),
-    5000, 'first section generating');
+    15000, 'first section generating');
   await page.click(`li[data-section-id="${second.id}"] button`);
   await eventually(async () => /^Generating\.\.\. \d+%$/.test(await badgeOf(page, second.id).textContent()),
-    5000, 'second section generating');
+    15000, 'second section generating');
   check((await badgeOf(page, first.id).textContent()).startsWith('Generating'), 'the first section still generates');
   check(!(await badgeOf(page, third.id).isVisible()), 'an unclicked section has no badge');
   const stored = await page.evaluate(() => Object.entries(sessionStorage)
@@ -151,7 +151,7 @@ async function learn(env) {
     await eventually(async () => (await badgeOf(page, s.id).textContent()) === 'Ready', 20000, `section ${s.section_number} ready`);
   }
   const lesson = page.locator('#lesson .lesson-body');
-  await lesson.waitFor({ timeout: 5000 });
+  await lesson.waitFor({ timeout: 15000 });
   check((await lesson.locator('.summary').count()) === 1, 'the lesson shows its summary');
   check((await lesson.locator('.concept').count()) > 0, 'the lesson shows concepts');
   const question = lesson.locator('.check-in').first();
@@ -262,10 +262,10 @@ async function isolation(env) {
     // The other user's course and upload job are not found.
     const other = urls[1 - i];
     await page.goto(`${api.url}/course.html?id=${other.searchParams.get('id')}`);
-    await eventually(async () => (await page.locator('#course-title').textContent()) === 'Course not found', 5000, 'foreign course hidden');
+    await eventually(async () => (await page.locator('#course-title').textContent()) === 'Course not found', 15000, 'foreign course hidden');
     await page.goto(`${api.url}/course.html?id=${urls[i].searchParams.get('id')}&upload_job_id=${other.searchParams.get('upload_job_id')}`);
     await eventually(async () => (await page.locator('.upload-card .upload-error').textContent()) === 'Job not found',
-      5000, 'foreign job hidden');
+      15000, 'foreign job hidden');
     const jobs = (await call(api, 'GET', '/jobs', { user: users[i] })).body.jobs;
     check(jobs.length === 1 && jobs[0].data.title === `${users[i]}'s notes`, `${users[i]} has one job of their own`);
   }
