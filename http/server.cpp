@@ -11,6 +11,7 @@
 #include "http/errors.hpp"
 #include "http/job_routes.hpp"
 #include "http/router.hpp"
+#include "http/web_routes.hpp"
 
 namespace jobserver::http {
 
@@ -65,6 +66,8 @@ void server::install_routes() {
   add_content_routes(r, node_, *auth_);
   add_upload_route(r, node_, *auth_);
   add_lesson_routes(r, node_, *auth_);
+  add_identity_route(r, settings_, *auth_);
+  add_web_routes(*http_);  // after the API: only `/` and `/<name>.<ext>`, never an API path
 
   http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;

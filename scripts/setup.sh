@@ -17,6 +17,28 @@ RUNTIME_PACKAGES=(
 TOOL_PACKAGES=(
   qpdf ghostscript poppler-utils wrk nginx-light python3
 )
+# Browser tests of the web UI (tests/browser): Debian's Chromium, driven by playwright-core
+# from npm (never a downloaded browser). Node.js and npm come from Debian unless present.
+TOOL_PACKAGES+=(chromium)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  TOOL_PACKAGES+=(nodejs npm)
+fi
+
+# tests/browser/node_modules from its package-lock.json (npm ci), only when missing or
+# installed from another version of the lock file.
+install_browser_test_modules() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)/tests/browser"
+  [[ -f $dir/package-lock.json ]] || return 0
+  local want stamp="$dir/node_modules/.jobserver-lock.sha256"
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    return 0
+  fi
+  echo "setup.sh: npm ci in tests/browser"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want" > "$stamp"
+}
 
 wanted=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${TOOL_PACKAGES[@]}")
 missing=()
@@ -27,6 +49,7 @@ for pkg in "${wanted[@]}"; do
 done
 
 if ((${#missing[@]} == 0)); then
+  install_browser_test_modules
   exit 0
 fi
 
@@ -49,4 +72,5 @@ if [[ ! -e /usr/sbin/policy-rc.d ]]; then
 fi
 trap '[[ $policy_created == 1 ]] && rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_browser_test_modules
 echo "setup.sh: done"
