@@ -82,6 +82,13 @@ void node::start() {
     logger("cluster")->info("node {} in the cluster at {}:{} (seeds: {})", rt->node_id,
                             s.cluster_bind, *port, s.cluster_seeds.empty() ? "none" : s.cluster_seeds);
   }
+  if (rt->settings.http_port != 0) {  // a worker-only node serves no streams
+    auto* hub = &impl_->hub;
+    impl_->subscriber = std::make_unique<event_subscriber>(
+        rt->redis_options, rt->events->channel(),
+        [hub](const std::string& m) { hub->deliver(m); }, [hub] { hub->resync_all(); });
+    impl_->subscriber->start();
+  }
   logger("node")->info("node {} started; job types:{}", impl_->rt->node_id, [&] {
     std::string list;
     for (const auto& [name, t] : impl_->rt->registry.all())
@@ -132,6 +139,8 @@ std::string node::cluster_json() {
 }
 
 void node::stop() {
+  impl_->hub.shutdown();
+  if (impl_->subscriber) impl_->subscriber->stop();
   if (!impl_->supervisor) return;
   impl_->rt->draining = true;
   caf::scoped_actor self{impl_->sys};

@@ -22,6 +22,10 @@
 #               --runs N          alternating runs of each program per PDF (5)
 #               --idle-wait S     as for engine (120)
 #               --no-write        print the results, leave bench/RESULTS.md alone
+#   push      Server-Sent Events: GET /jobs/:id throughput with and without 1,000 open
+#             event streams, and update-to-client latency on one and on two nodes
+#             (scripts/bench-push.sh, bench/sse_bench). Options: --streams N (1000),
+#             --duration S, --connections N, --latency-jobs N, --steps N, --no-write
 #   (chaos, compare and soak are planned; each is one more cmd_* function.)
 #
 # Env: BUILD_DIR   build directory (default build; build-bench when build is not a
@@ -637,6 +641,7 @@ main() {
     -h | --help | help) usage ;;
     engine) cmd_engine "$@" ;;
     pdf) cmd_pdf "$@" ;;
+    push) source "$ROOT/scripts/bench-push.sh"; cmd_push "$@" ;;
     chaos | compare | soak) die "'$cmd' is not written yet" ;;
     *) log "unknown command '$cmd'"; usage ;;
   esac
