@@ -1,5 +1,7 @@
 #include "actors/node.hpp"
 
+#include <thread>
+
 #include "actors/node_impl.hpp"
 #include "actors/node_supervisor.hpp"
 #include "config/log.hpp"
@@ -59,6 +61,14 @@ void node::start() {
   auto& rt = impl_->rt;
   auto old = take_back_old_leases(*impl_);
   impl_->supervisor = spawn_node_supervisor(impl_->sys, rt);
+  // The supervisor registers its children as it runs: wait for them, so that a request
+  // arriving just after start-up (the API starts next) finds them.
+  for (int i = 0; i < 1000; ++i) {
+    if (rt->actors.get(directory::creator) && rt->actors.get(directory::tracker) &&
+        rt->actors.get(directory::dispatcher))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   if (!old.empty()) {
     size_t n = 0;
     for (auto& [type, jobs] : old) {

@@ -26,7 +26,7 @@ push_options() {
   done
 }
 
-threads_of() { ls "/proc/$1/task" 2>/dev/null | wc -l; }
+threads_of() { find "/proc/$1/task" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
 cmd_push() {
   push_options "$@"

@@ -330,3 +330,32 @@ TEST_CASE("the cluster members gauge counts this node and the peers it sees", "[
   b.stop();
   CHECK(eventually([&] { return members() == 1; }));
 }
+
+TEST_CASE("beyond SSE_MAX_STREAMS a stream request answers 503 and ordinary requests still work",
+          "[events]") {
+  service_fixture f;
+  server_process s{f, {{"SSE_MAX_STREAMS", "2"}, {"TEST_JOB_CONCURRENCY", "0"}, {"HTTP_THREADS", "4"}}};
+  s.start();
+  auto c = s.client();
+  auto id = create_job(*c, "noop");  // stays queued
+  std::vector<std::unique_ptr<sse_client>> open;
+  for (int i = 0; i < 2; ++i) {
+    open.push_back(std::make_unique<sse_client>(s.port(), "/jobs/" + id + "/events", "user-a"));
+    REQUIRE(open.back()->wait_events(1));
+  }
+  sse_client third{s.port(), "/jobs/" + id + "/events", "user-a"};
+  REQUIRE(third.wait_end());
+  CHECK(third.status() == 503);
+  CHECK(third.body().find("\"code\":\"unavailable\"") != std::string::npos);
+  third.close();  // its keep-alive connection would hold a pool thread
+  // The two open streams hold no thread of the pool of 4: four keep-alive clients (`c`
+  // and three more) are all answered at once. Were the streams on the pool, the last two
+  // would wait for a keep-alive timeout (5 s) and give up after 2 s.
+  std::vector<std::unique_ptr<httplib::Client>> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(s.client());
+    clients.back()->set_read_timeout(2, 0);
+    CHECK(call(*clients.back(), "GET", "/jobs/" + id).status == 200);
+  }
+  CHECK(call(*c, "GET", "/jobs/" + id).status == 200);
+}
