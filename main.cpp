@@ -49,6 +49,7 @@ int serve(const config::settings& s) {
   actors::node node{s};
   std::unique_ptr<http::server> web;
   if (s.http_port != 0) web = std::make_unique<http::server>(s, node);
+  if (web) web->set_cluster_members([&node] { return node.cluster_members(); });
   node.start();
   if (web) web->start();
   int sig = wait_for_stop(signals);

@@ -5,6 +5,7 @@
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
 #include "config/log.hpp"
+#include "config/metrics.hpp"
 
 namespace jobserver::actors {
 
@@ -101,6 +102,9 @@ void flush(self_ptr self) {
       auto i = by_id.find(job.id);
       if (i != by_id.end()) {
         log()->info("queued {} job {} for {}", job.type, job.id, job.owner_id);
+        metrics::global()
+            .get_counter("jobserver_jobs_created_total", "Jobs created", {{"type", job.type}})
+            .inc();
         answers.push_back(to_api_json(*i->second));
       } else if (auto e = existing.find(job.dedup_key); e != existing.end()) {
         answers.push_back(to_api_json(e->second));

@@ -1,5 +1,7 @@
 #include "actors/node.hpp"
 
+#include <thread>
+
 #include "actors/node_impl.hpp"
 #include "actors/node_supervisor.hpp"
 #include "config/log.hpp"
@@ -59,6 +61,14 @@ void node::start() {
   auto& rt = impl_->rt;
   auto old = take_back_old_leases(*impl_);
   impl_->supervisor = spawn_node_supervisor(impl_->sys, rt);
+  // The supervisor registers its children as it runs: wait for them, so that a request
+  // arriving just after start-up (the API starts next) finds them.
+  for (int i = 0; i < 1000; ++i) {
+    if (rt->actors.get(directory::creator) && rt->actors.get(directory::tracker) &&
+        rt->actors.get(directory::dispatcher))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   if (!old.empty()) {
     size_t n = 0;
     for (auto& [type, jobs] : old) {
@@ -81,6 +91,13 @@ void node::start() {
     }
     logger("cluster")->info("node {} in the cluster at {}:{} (seeds: {})", rt->node_id,
                             s.cluster_bind, *port, s.cluster_seeds.empty() ? "none" : s.cluster_seeds);
+  }
+  if (rt->settings.http_port != 0) {  // a worker-only node serves no streams
+    auto* hub = &impl_->hub;
+    impl_->subscriber = std::make_unique<event_subscriber>(
+        rt->redis_options, rt->events->channel(),
+        [hub](const std::string& m) { hub->deliver(m); }, [hub] { hub->resync_all(); });
+    impl_->subscriber->start();
   }
   logger("node")->info("node {} started; job types:{}", impl_->rt->node_id, [&] {
     std::string list;
@@ -132,6 +149,8 @@ std::string node::cluster_json() {
 }
 
 void node::stop() {
+  impl_->hub.shutdown();
+  if (impl_->subscriber) impl_->subscriber->stop();
   if (!impl_->supervisor) return;
   impl_->rt->draining = true;
   caf::scoped_actor self{impl_->sys};

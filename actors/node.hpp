@@ -8,6 +8,7 @@
 #include "config/settings.hpp"
 #include "persistence/content_store.hpp"
 #include "persistence/file_storage.hpp"
+#include "persistence/job_events.hpp"
 #include "persistence/job_store.hpp"
 #include "persistence/lesson_store.hpp"
 
@@ -87,6 +88,21 @@ class node {
 
   /// Runs one pass of the janitor (reaper, reconciler, retention) and waits for it.
   void run_maintenance();
+
+  // Job events for Server-Sent Events (node_events.cpp). One subscriber connection per
+  // node carries every node's events (Redis pub/sub) into `events()`.
+  persistence::event_hub& events();
+  /// The job's last event number and its kept events.
+  persistence::event_log event_log(const std::string& id);
+  /// As job_json, through the node's shared Redis connections (long-lived stream threads
+  /// keep no connection of their own).
+  std::optional<std::string> job_snapshot(const std::string& owner, const std::string& id);
+  /// Queued and processing jobs of all users by type and status (Postgres), for metrics.
+  std::vector<persistence::job_store::type_count> unfinished_counts();
+  /// Nodes in the cluster as this node sees it (itself and its live peers).
+  int cluster_members();
+  /// The job types this node knows.
+  std::vector<std::string> job_types() const;
 
   /// The inside (actors/node_impl.hpp); opaque to the HTTP layer.
   struct impl;

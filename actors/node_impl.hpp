@@ -46,6 +46,7 @@ inline std::shared_ptr<runtime> make_runtime(const config::settings& s) {
   rt->engine_db = std::make_unique<database>(engine);
   rt->store = std::make_unique<job_store>(*rt->db, *rt->engine_db);
   rt->cache = std::make_unique<status_cache>(s.redis_prefix, s.job_retention_hours);
+  rt->events = std::make_unique<job_events>(s.redis_prefix, s.job_retention_hours);
   rt->content = std::make_unique<content_store>(*rt->db);
   rt->files = std::make_unique<file_storage>(s.storage_dir);
   rt->lessons = std::make_unique<lesson_store>(*rt->db);
@@ -79,6 +80,8 @@ struct node::impl {
   redis_pool reads;
   uint64_t serial;  // tells this node's thread-local Redis connections from others'
   caf::actor supervisor;
+  event_hub hub;
+  std::unique_ptr<event_subscriber> subscriber;
 
   explicit impl(const config::settings& s);
   /// A Redis connection of the calling thread for status reads.

@@ -15,6 +15,7 @@
 #include "persistence/database.hpp"
 #include "persistence/file_storage.hpp"
 #include "llm/provider.hpp"
+#include "persistence/job_events.hpp"
 #include "persistence/job_queue.hpp"
 #include "persistence/lesson_store.hpp"
 #include "persistence/job_store.hpp"
@@ -55,6 +56,7 @@ struct runtime {
   std::unique_ptr<persistence::database> engine_db;  // the engine's own writes
   std::unique_ptr<persistence::job_store> store;
   std::unique_ptr<persistence::status_cache> cache;
+  std::unique_ptr<persistence::job_events> events;  // SSE events through Redis pub/sub
   std::unique_ptr<persistence::content_store> content;
   std::unique_ptr<persistence::file_storage> files;
   std::unique_ptr<persistence::lesson_store> lessons;

@@ -33,6 +33,9 @@ std::string sleep_job(job_context& ctx) {
   auto d = parse_data(ctx);
   auto ms = int_field(d, "ms", 1000, 0, 600000);
   auto steps = int_field(d, "steps", 10, 1, 1000);
+  // With "stamp": each step also streams the wall clock (microseconds) as partial text,
+  // so a client can measure how long an update takes to reach it (bench/sse_bench).
+  bool stamp = d.HasMember("stamp") && d["stamp"].IsBool() && d["stamp"].GetBool();
   for (int64_t i = 1; i <= steps; ++i) {
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms / steps);
     while (std::chrono::steady_clock::now() < until) {
@@ -41,6 +44,10 @@ std::string sleep_job(job_context& ctx) {
           std::chrono::milliseconds(20), until - std::chrono::steady_clock::now()));
     }
     if (i < steps) ctx.progress(static_cast<int>(i * 100 / steps));
+    if (stamp)
+      ctx.partial(std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count()));
   }
   return R"({"slept_ms":)" + std::to_string(ms) + "}";
 }

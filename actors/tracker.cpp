@@ -2,13 +2,18 @@
 // once per mailbox drain, Postgres at most every 250 ms); terminal states are written
 // in batches as soon as the mailbox drains and are never dropped: while Postgres is
 // down they wait and are written when it returns.
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <chrono>
+#include <ctime>
 #include <set>
 #include <unordered_map>
 
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
 #include "config/log.hpp"
+#include "config/metrics.hpp"
 
 namespace jobserver::actors {
 
@@ -61,12 +66,71 @@ void arm_timer(self_ptr self, std::chrono::milliseconds after) {
   }
 }
 
-/// Writes job status to Redis; what cannot be written now (Redis down) is kept and
-/// written when Redis returns, so a status never stays behind Postgres.
+// ---- metrics (docs/operations.md) ----------------------------------------------------
+
+metrics::counter& jobs_counter(const char* name, const char* help, const std::string& type) {
+  return metrics::global().get_counter(name, help, {{"type", type}});
+}
+
+metrics::gauge& running_gauge(const std::string& type) {
+  return metrics::global().get_gauge("jobserver_jobs_running", "Jobs running on this node",
+                                     {{"type", type}});
+}
+
+/// Seconds since an ISO-8601 UTC timestamp ("2026-11-28T14:30:11.936Z"); -1 when unreadable.
+double seconds_since(const std::string& iso) {
+  std::tm tm{};
+  int ms = 0;
+  if (iso.size() < 19 || std::sscanf(iso.c_str(), "%d-%d-%dT%d:%d:%d.%d", &tm.tm_year, &tm.tm_mon,
+                                     &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) < 6)
+    return -1;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  auto at = std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::milliseconds(ms);
+  return std::chrono::duration<double>(std::chrono::system_clock::now() - at).count();
+}
+
+void count_outcome(const job_outcome& o, double run_seconds) {
+  if (o.what == job_outcome::completed)
+    jobs_counter("jobserver_jobs_completed_total", "Jobs completed", o.type).inc();
+  else if (o.what == job_outcome::retry)
+    jobs_counter("jobserver_jobs_retried_total", "Failed attempts queued again for a retry", o.type).inc();
+  else
+    jobs_counter("jobserver_jobs_failed_total", "Jobs failed for good (cancelled included)", o.type).inc();
+  if (run_seconds >= 0)
+    metrics::global()
+        .get_histogram("jobserver_job_run_seconds", "Run time of an attempt, start to outcome",
+                       {{"type", o.type}})
+        .observe(run_seconds);
+}
+
+/// `{"id":..,"text":..}` of a partial event.
+std::string partial_json(const std::string& id, const std::string& text) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w{buf};
+  w.StartObject();
+  w.Key("id");
+  w.String(id.c_str(), static_cast<rapidjson::SizeType>(id.size()));
+  w.Key("text");
+  w.String(text.c_str(), static_cast<rapidjson::SizeType>(text.size()));
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+/// Writes job status to Redis and publishes each row as an event (in the same round
+/// trip); what cannot be written now (Redis down) is kept and written when Redis
+/// returns, so a status never stays behind Postgres.
 void write_cache(self_ptr self, const std::vector<job_row>& rows) {
   auto& st = self->state;
+  if (rows.empty()) return;
   try {
-    st.rt->cache->write(*st.redis, rows);
+    std::vector<std::vector<std::string>> cmds;
+    for (const auto& r : rows) {
+      for (auto& c : st.rt->cache->write_commands(r)) cmds.push_back(std::move(c));
+      cmds.push_back(st.rt->events->status_command(r));
+    }
+    for (const auto& r : st.rt->events->run(*st.redis, cmds))
+      if (r.type == redis_reply::kind::error) throw app_error(errc::unavailable, "status write failed", true);
     // A newer state is written: an older one waiting in the backlog must not replace it.
     if (!st.cache_backlog.empty())
       for (const auto& r : rows) st.cache_backlog.erase(r.id);
@@ -141,8 +205,12 @@ void flush_finishes(self_ptr self) {
   for (auto& [o, promise] : batch) {
     auto i = by_id.find(o.id);
     bool written = i != by_id.end();
+    if (st.running.count(o.id) != 0) running_gauge(o.type).add(-1);
     if (written) {
       log_outcome(self, o, *i->second);
+      auto s = st.started.find(o.id);
+      count_outcome(o, s == st.started.end() ? -1.0
+                       : std::chrono::duration<double>(clock_type::now() - s->second).count());
     } else {
       log()->warn("job {}: lease lost, result of this run discarded", o.id);
     }
@@ -161,10 +229,13 @@ void flush_progress(self_ptr self) {
   auto& st = self->state;
   if (!st.partials.empty()) {
     std::vector<std::vector<std::string>> cmds;
-    for (auto& [id, text] : st.partials) cmds.push_back({"HSET", st.rt->cache->key(id), "partial", text});
+    for (auto& [id, text] : st.partials) {
+      cmds.push_back({"HSET", st.rt->cache->key(id), "partial", text});
+      cmds.push_back(st.rt->events->publish_command(id, "partial", partial_json(id, text)));
+    }
     st.partials.clear();
     try {
-      st.redis->pipeline(cmds);
+      st.rt->events->run(*st.redis, cmds);
     } catch (const app_error&) {
       // Partial text is only a preview; the lesson itself is what counts.
     }
@@ -239,8 +310,15 @@ caf::result<std::vector<job_row>> start_jobs(self_ptr self, const std::vector<cl
     if (r.status == status::processing) {
       log()->info("processing {} job {} (attempt {}/{}) for {}", r.type, r.id, r.attempts,
                   r.max_attempts, r.owner_id);
+      if (st.running.count(r.id) == 0) running_gauge(r.type).add(1);
       st.running[r.id] = r;
       st.started[r.id] = clock_type::now();
+      if (r.attempts == 1)
+        if (double waited = seconds_since(r.created_at); waited >= 0)
+          metrics::global()
+              .get_histogram("jobserver_job_claim_seconds",
+                             "Wait from creation to the start of a first attempt", {{"type", r.type}})
+              .observe(waited);
       runnable.push_back(r);
     } else {
       log()->info("job {} was cancelled before it started", r.id);

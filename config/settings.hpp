@@ -27,6 +27,8 @@ struct settings {
   int http_port = 8080;  // 0 = no HTTP (worker-only node)
   std::string bind = "127.0.0.1";
   int http_threads = 128;
+  int sse_heartbeat_ms = 15000;  // comment line on idle event streams
+  int sse_max_streams = 10000;   // open event streams per node (each holds a thread)
 
   // Auth.
   std::string auth_mode = "dev";  // dev | jwt

@@ -1,12 +1,17 @@
 #include "http/server.hpp"
 
 #include <httplib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "actors/node.hpp"
 #include "config/log.hpp"
 #include "http/auth.hpp"
+#include "config/metrics.hpp"
 #include "http/content_routes.hpp"
+#include "http/event_routes.hpp"
+#include "http/ops_routes.hpp"
+#include "http/stream_pool.hpp"
 #include "http/lesson_routes.hpp"
 #include "http/errors.hpp"
 #include "http/job_routes.hpp"
@@ -20,8 +25,11 @@ server::server(const config::settings& settings, actors::node& node)
     http_(std::make_unique<httplib::Server>()) {
   // Measured settings (docs/operations.md): without TCP_NODELAY every keep-alive answer
   // waits for a delayed ACK, and the default pool starves open connections.
+  // Event streams leave this pool while they are open (http/stream_pool.hpp), so they
+  // never take the threads that ordinary requests need.
   size_t threads = static_cast<size_t>(settings.http_threads);
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  size_t streams = static_cast<size_t>(settings.sse_max_streams);
+  http_->new_task_queue = [threads, streams] { return new stream_pool(threads, streams); };
   http_->set_tcp_nodelay(true);
   http_->set_keep_alive_max_count(100000);
   http_->set_keep_alive_timeout(5);
@@ -62,15 +70,24 @@ void server::install_routes() {
   r.get("/cluster", [this](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, node_.cluster_json());
   });
+  add_event_routes(r, node_, *auth_);  // before /jobs/:id, which would take /jobs/events
   add_job_routes(r, node_, *auth_);
   add_content_routes(r, node_, *auth_);
   add_upload_route(r, node_, *auth_);
   add_lesson_routes(r, node_, *auth_);
+  auto members = cluster_members_;
+  add_ops_routes(r, node_, [members] { return *members ? (*members)() : 1; });
   add_identity_route(r, settings_, *auth_);
   add_web_routes(*http_);  // after the API: only `/` and `/<name>.<ext>`, never an API path
+  routes_ = r.routes();
 
   http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
+    if (res.status == 404)  // no route matched
+      metrics::global()
+          .get_counter("jobserver_http_requests_total", "HTTP requests by route template and status",
+                       {{"method", "any"}, {"route", "unmatched"}, {"status", "404"}})
+          .inc();
     switch (res.status) {
       case 404: send_error(res, 404, "Not found", "not_found"); break;
       case 413: send_error(res, 413, "Request body too large", "too_large"); break;
@@ -92,6 +109,12 @@ void server::install_routes() {
 }
 
 int server::start() {
+  // Each open event stream holds a socket: take every descriptor the hard limit allows.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   int port = settings_.http_port;
   if (!http_->bind_to_port(settings_.bind.c_str(), port))
     throw app_error(errc::unavailable, "cannot listen on " + settings_.bind + ":" + std::to_string(port));
@@ -101,7 +124,10 @@ int server::start() {
   return port;
 }
 
+void server::set_cluster_members(std::function<int()> count) { *cluster_members_ = std::move(count); }
+
 void server::stop() {
+  node_.events().shutdown();  // open event streams end; their threads are freed
   if (thread_.joinable()) {
     http_->stop();
     thread_.join();

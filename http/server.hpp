@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "config/settings.hpp"
+#include "http/router.hpp"
 
 namespace httplib {
 class Server;
@@ -32,6 +33,11 @@ class server {
   int start();
   void stop();
 
+  /// Every API route registered (the OpenAPI coverage test compares them with the spec).
+  const std::vector<route>& routes() const { return routes_; }
+  /// Feeds the `jobserver_cluster_members` gauge (1 until clustering sets it).
+  void set_cluster_members(std::function<int()> count);
+
  private:
   void install_routes();
 
@@ -41,6 +47,8 @@ class server {
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   int listen_fd_ = -1;
+  std::vector<route> routes_;
+  std::shared_ptr<std::function<int()>> cluster_members_ = std::make_shared<std::function<int()>>();
 };
 
 }  // namespace jobserver::http

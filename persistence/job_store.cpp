@@ -92,6 +92,9 @@ constexpr const char* retry_sql =
 constexpr const char* undo_retry_sql =
     "UPDATE jobs SET status = 'failed', error = $2, completed_at = now(), updated_at = now() "
     "WHERE id = $1::uuid AND status = 'queued'";
+constexpr const char* count_unfinished_sql =
+    "SELECT type, status, count(*) FROM jobs WHERE status IN ('queued', 'processing') "
+    "GROUP BY type, status";
 constexpr const char* unfinished_sql =
     "SELECT " JOB_COLUMNS " FROM jobs j WHERE j.status IN ('queued', 'processing') "
     "AND j.updated_at < now() - $1 * interval '1 millisecond' ORDER BY j.created_at LIMIT $2";
@@ -374,6 +377,15 @@ std::vector<std::pair<std::string, std::string>> job_store::delete_finished(int 
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& r : tx.exec_params(delete_finished_sql, hours, limit))
       out.emplace_back(r[0].c_str(), r[1].c_str());
+    return out;
+  });
+}
+
+std::vector<job_store::type_count> job_store::count_unfinished() {
+  return engine_.as_system([&](pqxx::work& tx) {
+    std::vector<type_count> out;
+    for (const auto& r : tx.exec(count_unfinished_sql))
+      out.push_back({r[0].c_str(), r[1].c_str(), r[2].as<long>()});
     return out;
   });
 }

@@ -118,6 +118,13 @@ class job_store {
   /// Ids of a job's unfinished children.
   std::vector<std::string> unfinished_children(const std::string& owner, const std::string& parent_id);
 
+  /// Queued and processing jobs of every user, by type and status (metrics).
+  struct type_count {
+    std::string type;
+    std::string status;
+    long count = 0;
+  };
+  std::vector<type_count> count_unfinished();
   /// Jobs Postgres holds as unfinished, created before `min_age_ms` ago.
   std::vector<job_row> unfinished(int min_age_ms, int limit);
   /// Deletes finished jobs completed more than `hours` ago; returns their (id, type).

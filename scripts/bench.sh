@@ -30,6 +30,10 @@
 #               --rounds N        kill/restart rounds (20)
 #               --jobs N          sleep jobs per round (24)
 #               --no-write        print the results, leave bench/RESULTS.md alone
+#   push      Server-Sent Events: GET /jobs/:id throughput with and without 1,000 open
+#             event streams, and update-to-client latency on one and on two nodes
+#             (scripts/bench-push.sh, bench/sse_bench). Options: --streams N (1000),
+#             --duration S, --connections N, --latency-jobs N, --steps N, --no-write
 #   (compare and soak are planned; each is one more cmd_* function.)
 #
 # Env: BUILD_DIR   build directory (default build; build-bench when build is not a
@@ -695,6 +699,7 @@ main() {
     engine) cmd_engine "$@" ;;
     pdf) cmd_pdf "$@" ;;
     chaos) cmd_chaos "$@" ;;
+    push) source "$ROOT/scripts/bench-push.sh"; cmd_push "$@" ;;
     compare | soak) die "'$cmd' is not written yet" ;;
     *) log "unknown command '$cmd'"; usage ;;
   esac

@@ -31,6 +31,7 @@ class server_process {
   bool running();
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::string& log_path() const { return log_; }
   /// A keep-alive client for this server, 10 s timeouts.
   std::unique_ptr<httplib::Client> client() const;
