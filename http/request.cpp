@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "config/errors.hpp"
+#include "http/errors.hpp"
 #include "persistence/job.hpp"
 
 namespace jobserver::http {
@@ -56,6 +57,19 @@ bool is_valid_utf8(const std::string& s) {
       return false;
     i += len;
   }
+  return true;
+}
+
+bool reject_declared_length(const httplib::Request& req, httplib::Response& res) {
+  if (!req.has_header("Content-Length")) return false;
+  const auto v = req.get_header_value("Content-Length");
+  const bool number = !v.empty() && v.size() <= 18 &&
+                      std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); });
+  const bool upload = req.path == "/upload/pdf-structured" || req.path == "/api/upload/pdf-structured";
+  if (number && (upload || std::stoull(v) <= max_json_body)) return false;
+  res.set_header("Connection", "close");  // the body is never read
+  if (!number) send_error(res, 400, "Invalid Content-Length", "invalid_input");
+  else send_error(res, 413, "Request body too large", "too_large");
   return true;
 }
 

@@ -23,6 +23,13 @@ void check_storable(const rapidjson::Value& v, int depth = 0);
 /// True when `s` is well-formed UTF-8 (no overlong forms, no surrogates).
 bool is_valid_utf8(const std::string& s);
 
+/// Checks a request's declared body size before any of it is read, because cpp-httplib
+/// would otherwise read and discard every declared byte until its read timeout (10 s a
+/// request, a thread held all that time). A Content-Length that is not a decimal number
+/// answers 400; one above max_json_body on any route but the upload (which checks its
+/// own limit) answers 413. Returns true when `res` holds that answer.
+bool reject_declared_length(const httplib::Request& req, httplib::Response& res);
+
 /// The authenticated user of a request (throws app_error unauthorized).
 std::string owner_of(const authenticator& auth, const httplib::Request& req);
 

@@ -15,6 +15,7 @@
 #include "http/lesson_routes.hpp"
 #include "http/errors.hpp"
 #include "http/job_routes.hpp"
+#include "http/request.hpp"
 #include "http/router.hpp"
 #include "http/web_routes.hpp"
 
@@ -81,6 +82,11 @@ void server::install_routes() {
   add_web_routes(*http_);  // after the API: only `/` and `/<name>.<ext>`, never an API path
   routes_ = r.routes();
 
+  // Oversized or malformed declared bodies are answered before cpp-httplib reads them.
+  http_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    return reject_declared_length(req, res) ? httplib::Server::HandlerResponse::Handled
+                                            : httplib::Server::HandlerResponse::Unhandled;
+  });
   http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     if (res.status == 404)  // no route matched
@@ -91,6 +97,7 @@ void server::install_routes() {
     switch (res.status) {
       case 404: send_error(res, 404, "Not found", "not_found"); break;
       case 413: send_error(res, 413, "Request body too large", "too_large"); break;
+      case 414: send_error(res, 414, "Request URI too long", "too_large"); break;
       case 400: send_error(res, 400, "Bad request", "invalid_input"); break;
       default: send_error(res, res.status, "Request failed", "error"); break;
     }

@@ -13,9 +13,11 @@ BUILD_PACKAGES=(
 RUNTIME_PACKAGES=(
   postgresql redis-server curl ca-certificates procps
 )
-# Tools used by tests (PDF corpus generation) and by scripts/bench.sh.
+# Tools used by tests (PDF corpus generation), by scripts/bench.sh and by scripts/fuzz.sh
+# (clang and its libFuzzer/sanitizer runtimes).
 TOOL_PACKAGES=(
   qpdf ghostscript poppler-utils wrk nginx-light python3
+  clang libclang-rt-14-dev
 )
 # Browser tests of the web UI (tests/browser): Debian's Chromium, driven by playwright-core
 # from npm (never a downloaded browser). Node.js and npm come from Debian unless present.
