@@ -160,6 +160,9 @@ std::optional<std::string> decode_base64url(std::string_view text) {
       out.push_back(static_cast<char>((bits >> count) & 0xff));
     }
   }
+  // Only the canonical encoding: the bits left over after the last byte must be zero,
+  // so that each byte string has exactly one text (RFC 4648 section 3.5).
+  if ((bits & ((1u << count) - 1)) != 0) return std::nullopt;
   return out;
 }
 

@@ -14,7 +14,8 @@ struct jwk_rsa {
 };
 
 /// The bytes of unpadded base64url text (RFC 7515 section 2); nullopt when `text` holds
-/// any other character, padding, or an impossible length.
+/// any other character, padding, an impossible length, or non-zero bits after the last
+/// byte (a non-canonical encoding).
 std::optional<std::string> decode_base64url(std::string_view text);
 
 /// The RSA signing keys of the JWKS at `source`: a file path, or an http(s) URL fetched

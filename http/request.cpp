@@ -29,6 +29,10 @@ void check_storable(const rapidjson::Value& v, int depth) {
   auto check_string = [](const rapidjson::Value& s) {
     if (std::memchr(s.GetString(), '\0', s.GetStringLength()) != nullptr)
       throw app_error(errc::invalid_input, "Strings must not contain NUL characters");
+    // RapidJSON 1.1 turns a lone low-surrogate escape ("\udc00") into invalid UTF-8,
+    // which Postgres refuses (issue 9: it answered 500, and 503 for a job).
+    if (!is_valid_utf8({s.GetString(), s.GetStringLength()}))
+      throw app_error(errc::invalid_input, "Strings must be valid Unicode");
   };
   if (v.IsString()) {
     check_string(v);

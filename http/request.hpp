@@ -16,8 +16,9 @@ constexpr size_t max_json_body = 1 << 20;
 /// not a JSON object. Iterative parsing, so deep nesting cannot exhaust the stack.
 rapidjson::Document parse_json_object(const httplib::Request& req);
 
-/// Throws invalid_input when `v` cannot be stored as JSONB: NUL characters in a string,
-/// or nesting deeper than 32 levels.
+/// Throws invalid_input when `v` cannot be stored as JSONB: NUL characters or invalid
+/// UTF-8 (a lone surrogate escape) in a string or member name, or nesting deeper than 32
+/// levels.
 void check_storable(const rapidjson::Value& v, int depth = 0);
 
 /// True when `s` is well-formed UTF-8 (no overlong forms, no surrogates).

@@ -41,7 +41,7 @@ done
 
 # halt on the first report; big allocations are an error only past libFuzzer's own limit.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1:suppressions=$ROOT/tests/sanitizers/ubsan.supp}
 
 rc=0
 for t in "${selected[@]}"; do

@@ -121,7 +121,7 @@ if (($# == 0)) && [[ ${SANITIZERS:-1} != 0 ]]; then
   asan_tests() {
     ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:log_path=$SAN_LOGS/asan:suppressions=$ROOT/tests/sanitizers/asan.supp" \
     LSAN_OPTIONS="suppressions=$ROOT/tests/sanitizers/lsan.supp:print_suppressions=0" \
-    UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$SAN_LOGS/ubsan" \
+    UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$SAN_LOGS/ubsan:suppressions=$ROOT/tests/sanitizers/ubsan.supp" \
       BUILD_DIR=build-asan run_ctest && san_check
   }
   tsan_tests() {

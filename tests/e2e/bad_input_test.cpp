@@ -247,6 +247,10 @@ std::vector<hostile_case> hostile_cases(const std::string& job_id, const std::st
   add("a name with invalid UTF-8", req("POST", "/courses", "{\"name\":\"\xff\xfe\"}"), 400, "invalid_input");
   add("a name with an overlong slash", req("POST", "/courses", "{\"name\":\"\xc0\xaf\"}"), 400, "invalid_input");
   add("a name with a lone surrogate escape", req("POST", "/courses", R"({"name":"\ud800"})"), 400, "invalid_input");
+  add("a name with a lone low-surrogate escape", req("POST", "/courses", R"({"name":"x\ude00y"})"), 400,
+      "invalid_input");
+  add("job data with a lone low-surrogate escape", req("POST", "/jobs", R"({"type":"noop","data":{"k":"\udfff"}})"),
+      400, "invalid_input");
   add("an upload title with invalid UTF-8", upload(part("title", "\xed\xa0\x80") + part("file", pdf, "a.pdf")), 400,
       "invalid_input");
   add("a name with an escaped NUL", req("POST", "/courses", R"({"name":"a\u0000b"})"), 400, "invalid_input");

@@ -110,7 +110,7 @@ class upload_server final : public httplib::Server {
     rapidjson::Document d;
     d.Parse<rapidjson::kParseValidateEncodingFlag>(json.c_str(), json.size());
     require(!d.HasParseError() && d.IsObject(), "upload data is not a valid JSON object");
-    require(json.find("\\u0000") == std::string::npos, "upload data holds a NUL character");
+    require(!has_nul(d), "upload data holds a NUL character");
     res.status = 202;
   }
 };

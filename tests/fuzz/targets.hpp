@@ -4,7 +4,10 @@
 // server runs, and returns normally; a violated invariant throws std::logic_error (a crash
 // for libFuzzer, a failure for the Catch2 replay in replay_test.cpp).
 
+#include <rapidjson/document.h>
+
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <initializer_list>
 #include <stdexcept>
@@ -40,6 +43,22 @@ inline void expect_code(const app_error& e, std::initializer_list<errc> allowed)
 /// Throws std::logic_error with `what` when `ok` is false.
 inline void require(bool ok, const char* what) {
   if (!ok) throw std::logic_error(what);
+}
+
+/// True when a string (or member name) anywhere in `v` holds a NUL character, which
+/// Postgres cannot store in JSONB.
+inline bool has_nul(const rapidjson::Value& v) {
+  auto nul = [](const rapidjson::Value& s) {
+    return std::memchr(s.GetString(), '\0', s.GetStringLength()) != nullptr;
+  };
+  if (v.IsString()) return nul(v);
+  if (v.IsArray())
+    for (const auto& x : v.GetArray())
+      if (has_nul(x)) return true;
+  if (v.IsObject())
+    for (const auto& m : v.GetObject())
+      if (nul(m.name) || has_nul(m.value)) return true;
+  return false;
 }
 
 }  // namespace jobserver::fuzz
