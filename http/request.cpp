@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstring>
 
 #include "config/errors.hpp"
@@ -36,6 +37,10 @@ void check_storable(const rapidjson::Value& v, int depth) {
   };
   if (v.IsString()) {
     check_string(v);
+  } else if (v.IsDouble() && !std::isfinite(v.GetDouble())) {
+    // RapidJSON 1.1 checks only the written exponent: 1234...e307 becomes infinity,
+    // which its writer drops, leaving JSON that Postgres refuses (issue 9: 503).
+    throw app_error(errc::invalid_input, "Number out of range");
   } else if (v.IsArray()) {
     for (const auto& x : v.GetArray()) check_storable(x, depth + 1);
   } else if (v.IsObject()) {

@@ -17,8 +17,8 @@ constexpr size_t max_json_body = 1 << 20;
 rapidjson::Document parse_json_object(const httplib::Request& req);
 
 /// Throws invalid_input when `v` cannot be stored as JSONB: NUL characters or invalid
-/// UTF-8 (a lone surrogate escape) in a string or member name, or nesting deeper than 32
-/// levels.
+/// UTF-8 (a lone surrogate escape) in a string or member name, a number too large for a
+/// double, or nesting deeper than 32 levels.
 void check_storable(const rapidjson::Value& v, int depth = 0);
 
 /// True when `s` is well-formed UTF-8 (no overlong forms, no surrogates).

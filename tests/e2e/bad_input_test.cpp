@@ -238,6 +238,8 @@ std::vector<hostile_case> hostile_cases(const std::string& job_id, const std::st
   add("a priority of 1e400", req("POST", "/jobs", R"({"type":"noop","priority":1e400})"), 400, "invalid_input");
   add("a priority of 2^70", req("POST", "/jobs", R"({"type":"noop","priority":1180591620717411303424})"), 400,
       "invalid_input");
+  add("a number whose digits carry it past a double",
+      req("POST", "/jobs", R"({"type":"noop","data":{"e":123000000802914994194783e307}})"), 400, "invalid_input");
   add("a 10,000-digit number", req("POST", "/courses", R"({"name":"x","code":)" + std::string(10000, '9') + "}"),
       400, "invalid_input");
   add("a history limit of 10^11", req("GET", "/jobs?limit=99999999999"), 400, "invalid_input");

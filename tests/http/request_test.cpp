@@ -42,6 +42,14 @@ TEST_CASE("a lone surrogate escape in any string or name is refused as invalid i
   CHECK(parse_error("{\"name\":\"caf\xc3\xa9\"}") == errc::ok);
 }
 
+TEST_CASE("a number beyond a double's range is refused as invalid input (issue 9)", "[http][input]") {
+  // The written exponent is in range, the value is not: RapidJSON yields infinity.
+  CHECK(parse_error(R"({"data":{"e":123000000802914994194783e307}})") == errc::invalid_input);
+  CHECK(parse_error(R"({"x":[-99999999999999999999999999e300]})") == errc::invalid_input);
+  CHECK(parse_error(R"({"x":1e400})") == errc::invalid_input);  // RapidJSON's own check
+  CHECK(parse_error(R"({"x":1.7e308,"y":-2.5e-320,"z":18446744073709551616})") == errc::ok);
+}
+
 TEST_CASE("base64url text with bits left over after its last byte is refused (issue 9)",
           "[http][auth]") {
   CHECK(http::decode_base64url("QQ") == std::optional<std::string>{"A"});
