@@ -41,7 +41,7 @@
 #             Installs nginx, Node and the baseline's npm packages when missing.
 #             Options: --jobs N (10000), --clients N (32), --concurrency N (64),
 #               --node-concurrency "1 8", --seed N (1000), --duration S (10),
-#               --connections N (64), --warmup S (2), --rounds N (1), --idle-wait S (60),
+#               --connections N (64), --warmup S (5), --rounds N (1), --idle-wait S (60),
 #               --no-write
 #   soak MINUTES  mixed load for MINUTES (uploads of bench/soak/notes.pdf, lesson
 #             generations with the offline provider, polls, SSE streams when the server

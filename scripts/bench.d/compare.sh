@@ -156,7 +156,7 @@ compare_nginx() {
 
 # ---- options, versions -------------------------------------------------------------------
 compare_options() {
-  JOBS=10000 CLIENTS=32 SEED=1000 DURATION=10 CONNECTIONS=64 WARMUP=2 IDLE_WAIT=60 WRITE=1
+  JOBS=10000 CLIENTS=32 SEED=1000 DURATION=10 CONNECTIONS=64 WARMUP=5 IDLE_WAIT=60 WRITE=1
   CONCURRENCY=64 ROUNDS=1 NODE_CONCURRENCY="1 8"
   while (($#)); do
     case $1 in

@@ -13,11 +13,16 @@
 # clients) at the start, every minute, and at two quiet points: after the warm-up and at
 # the end (load stopped, no job queued or processing, keep-alive connections closed).
 #
+# The warm-up starts with a burst of more parallel connections than HTTP threads (see
+# soak_prime), so per-thread Redis connections and the Postgres pools reach their size.
 # Leak rule (the run fails when any holds), quiet end against quiet after warm-up:
-#   RSS grew by more than --rss-growth percent (10); open fds, threads, Postgres
-#   connections or Redis clients grew at all; any request failed (transport error,
-#   timeout, 5xx or an unexpected status) or any job failed that was not cancelled;
-#   the server died.
+#   RSS grew by more than --rss-growth percent (10); threads grew at all; Postgres
+#   connections grew past the larger of their count after warm-up and the pools' bound
+#   (DB_POOL_SIZE 8 + 4 engine connections); Redis clients grew past the larger of their
+#   count after warm-up and their bound (the idle server's + one per HTTP thread + the
+#   16 of the shared pool); open fds grew by more than those new connections; any
+#   request failed (transport error, timeout, 5xx or an unexpected status) or any job
+#   failed that was not cancelled; the server died.
 
 SOAK_PDF="$ROOT/bench/soak/notes.pdf"
 
@@ -56,7 +61,7 @@ sreq() {
   echo "$code"
 }
 # The first string value of KEY in the last answer.
-body_str() { grep -o "\"$1\":\"[^\"]*\"" "$SOAK_BODY" 2>/dev/null | head -n 1 | sed 's/.*:"\(.*\)"/\1/'; }
+body_str() { grep -o "\"$1\" *: *\"[^\"]*\"" "$SOAK_BODY" 2>/dev/null | head -n 1 | sed 's/.*: *"\(.*\)"/\1/'; }
 
 # soak_follow KIND JOB: SSE stream (if the server has one), then polls until the job is
 # finished; logs "job-KIND completed|failed|cancelled|timeout".
@@ -90,7 +95,7 @@ soak_lesson_cycle() {
   job=$(body_str job_id); doc=$(body_str document_id)
   soak_follow upload "$job" || { sreq delete -X DELETE "$SOAK_URL/documents/$doc" >/dev/null; return 0; }
   if [[ $(sreq sections "$SOAK_URL/sections?document_id=$doc") == 200 ]]; then
-    mapfile -t sections < <(grep -o '"id":"[^"]*"' "$SOAK_BODY" | sed 's/.*:"\(.*\)"/\1/')
+    mapfile -t sections < <(grep -o '"id" *: *"[^"]*"' "$SOAK_BODY" | sed 's/.*: *"\(.*\)"/\1/')
     n=${#sections[@]}
     if ((n > 0)); then
       sec=${sections[cycle % n]}
@@ -110,7 +115,7 @@ soak_cancel_cycle() {
   [[ $(sreq upload -F "file=@$SOAK_PDF;type=application/pdf" -F "title=soak cancel $SOAK_I.$cycle" \
          "$SOAK_URL/upload/pdf-structured") == 202 ]] || return 0
   job=$(body_str job_id); doc=$(body_str document_id)
-  sreq cancel -X POST "$SOAK_URL/jobs/$job/cancel" >/dev/null
+  sreq cancel -X POST -d '' "$SOAK_URL/jobs/$job/cancel" >/dev/null
   soak_follow cancel "$job" || true
   sreq delete -X DELETE "$SOAK_URL/documents/$doc" >/dev/null
 }
@@ -149,24 +154,42 @@ soak_sample() {
 
 # "N requests, E errors, J jobs" so far.
 soak_counts() {
-  cat "$SOAK_DIR"/ops.* 2>/dev/null | awk '
+  { cat "$SOAK_DIR"/ops.* 2>/dev/null || true; } | awk '
     $1 ~ /^job-/ { jobs++; if ($2 == "failed" || $2 == "timeout") bad++; next }
     { req++
       ok = ($2 == "200" || $2 == "202")
-      if ($1 == "cancel" && $2 == "409") ok = 1
+      if ($1 == "cancel" && $2 == "409") ok = 1   # finished before the cancel arrived
       if (!ok) bad++ }
     END { printf "%d requests, %d jobs, %d errors\n", req, jobs, bad }'
 }
 
 # Per operation: count and answers other than expected.
 soak_ops_table() {
-  cat "$SOAK_DIR"/ops.* 2>/dev/null | awk '
+  { cat "$SOAK_DIR"/ops.* 2>/dev/null || true; } | awk '
     { n[$1]++; seen[$1 " " $2]++ }
     END { for (k in seen) { split(k, p, " "); c[p[1]] = c[p[1]] (c[p[1]] == "" ? "" : ", ") p[2] " x" seen[k] }
           for (o in n) printf "| %s | %d | %s |\n", o, n[o], c[o] }' | sort
 }
 
 # ---- phases -------------------------------------------------------------------------------
+# Every HTTP thread opens its own Redis connection for status reads the first time it
+# serves one (actors/node.cpp thread_redis), and the Postgres pools open connections up
+# to their size on demand: bounded growth, not leaks. A burst of more parallel
+# connections than HTTP threads at the start of the warm-up makes every thread serve a
+# poll and a document list, so the warm-up ends in the steady state.
+soak_prime() {
+  local n=$((SOAK_HTTP_THREADS + 64)) dir="$SOAK_DIR/prime"
+  ((n <= 300)) || n=300
+  mkdir -p "$dir"
+  log "priming: $n parallel connections to POST /jobs/poll, then to GET /documents"
+  curl -s -Z --parallel-max "$n" --max-time 60 -H "X-User-ID: soak-probe" -H 'Content-Type: application/json' \
+    -d "{\"job_ids\":[\"$SOAK_PROBE\"]}" -o "$dir/poll_#1" "$SOAK_URL/jobs/poll?i=[1-$n]" 2>/dev/null || true
+  curl -s -Z --parallel-max "$n" --max-time 60 -H "X-User-ID: soak-probe" \
+    -o "$dir/documents_#1" "$SOAK_URL/documents?i=[1-$n]" 2>/dev/null || true
+  rm -rf "$dir"
+}
+
+
 # soak_load MINUTES LABEL: runs the workers for MINUTES with a sample every minute, then
 # stops them and waits until the server is quiet.
 soak_load() {
@@ -220,7 +243,9 @@ cmd_soak() {
   chmod go+x "$ROOT/.run" "$ROOT/.run/bench"
   start_services
   isolate soak
-  start_jobserver "$SOAK_DIR/jobserver.log" LOG_LEVEL=warn LLM_PROVIDER=offline
+  SOAK_HTTP_THREADS=128 SOAK_PG_BOUND=12   # HTTP_THREADS; DB_POOL_SIZE 8 + 4 engine connections
+  start_jobserver "$SOAK_DIR/jobserver.log" LOG_LEVEL=warn LLM_PROVIDER=offline \
+    HTTP_THREADS="$SOAK_HTTP_THREADS" DB_POOL_SIZE=8
   SOAK_URL=$SERVER_URL
   local started; started=$(date -u '+%Y-%m-%d %H:%M UTC')
 
@@ -228,9 +253,9 @@ cmd_soak() {
   SOAK_SSE=0 SOAK_USER=soak-probe SOAK_OPS="$SOAK_DIR/probe.ops" SOAK_BODY="$SOAK_DIR/probe.body"
   [[ $(sreq upload -F "file=@$SOAK_PDF;type=application/pdf" "$SOAK_URL/upload/pdf-structured") == 202 ]] ||
     die "soak: the probe upload was refused: $(cat "$SOAK_BODY")"
-  local probe code; probe=$(body_str job_id)
+  local code; SOAK_PROBE=$(body_str job_id)
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 -H "X-User-ID: soak-probe" \
-           "$SOAK_URL/jobs/$probe/events" 2>/dev/null) || true
+           "$SOAK_URL/jobs/$SOAK_PROBE/events" 2>/dev/null) || true
   [[ $code == 200 ]] && SOAK_SSE=1
   log "GET /jobs/:id/events answered ${code:-nothing}: SSE streams $( ((SOAK_SSE)) && echo on || echo 'off (skipped)')"
   soak_quiet
@@ -238,7 +263,9 @@ cmd_soak() {
   echo "==> soak: $SOAK_MINUTES min, $SOAK_WORKERS clients, warm-up $SOAK_WARMUP min (jobserver pid $SERVER_PID)"
   printf '%-26s %9s %9s %5s %7s %6s %6s   %s\n' "" RSS "peak RSS" fds threads "PG" Redis "load so far"
   soak_sample "start (idle)"
+  SOAK_REDIS_IDLE=$S_REDIS
   local ok=1
+  soak_prime
   soak_load "$SOAK_WARMUP" "warm-up" || ok=0
   local b_rss b_fds b_threads b_pg b_redis
   if ((ok)) && soak_sample "after warm-up (quiet)"; then
@@ -254,10 +281,16 @@ cmd_soak() {
       else verdicts+=("| $1 | $2 | $3 | ≤ $4 | met |"); fi
     }
     soak_check "RSS (kB), $growth" "$b_rss" "$S_RSS" "$limit"
-    soak_check "open fds" "$b_fds" "$S_FDS" "$b_fds"
+    # The pools may still grow to their bounds; each new connection is one more fd.
+    local pg_limit=$((b_pg > SOAK_PG_BOUND ? b_pg : SOAK_PG_BOUND))
+    local redis_bound=$((SOAK_REDIS_IDLE + SOAK_HTTP_THREADS + 16))
+    local redis_limit=$((b_redis > redis_bound ? b_redis : redis_bound)) new=0
+    ((S_PG > b_pg)) && new=$((S_PG - b_pg))
+    ((S_REDIS > b_redis)) && new=$((new + S_REDIS - b_redis))
+    soak_check "open fds (+ new connections)" "$b_fds" "$S_FDS" "$((b_fds + new))"
     soak_check "threads" "$b_threads" "$S_THREADS" "$b_threads"
-    soak_check "Postgres connections" "$b_pg" "$S_PG" "$b_pg"
-    soak_check "Redis clients" "$b_redis" "$S_REDIS" "$b_redis"
+    soak_check "Postgres connections (pools' bound $SOAK_PG_BOUND)" "$b_pg" "$S_PG" "$pg_limit"
+    soak_check "Redis clients (bound: idle + $SOAK_HTTP_THREADS HTTP threads + 16 pooled)" "$b_redis" "$S_REDIS" "$redis_limit"
   else
     FAILURES+=("the run did not reach its end (see above)")
   fi
