@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Writes bench/soak/notes.pdf, the small PDF that `scripts/bench.sh soak` uploads: three
-pages, each a numbered bold heading and paragraphs of plain text, with an outline.
-The PDF is committed; this script only documents how it was made (python3 bench/soak/make_pdf.py)."""
+"""Writes the PDFs that `scripts/bench.sh soak` uploads: bench/soak/notes.pdf, three pages,
+each a numbered bold heading and a paragraph of plain text, with an outline; and
+bench/soak/long.pdf, the same sections repeated over 150 pages (slow enough to parse that
+a cancel sent right after the upload finds the job still running).
+The PDFs are committed; this script only documents how they were made
+(python3 bench/soak/make_pdf.py)."""
 import os
 import textwrap
 
@@ -40,8 +43,8 @@ def page_stream(title, body):
     return "\n".join(lines).encode("latin-1")
 
 
-def main():
-    n = len(SECTIONS)
+def write(name, sections):
+    n = len(sections)
     first_page = 5                      # 1 catalog, 2 pages, 3-4 fonts
     outline_root = first_page + 2 * n
     objs = {}
@@ -50,7 +53,7 @@ def main():
     objs[2] = f"<< /Type /Pages /Kids [{kids}] /Count {n} >>".encode()
     objs[3] = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
     objs[4] = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>"
-    for i, (title, body) in enumerate(SECTIONS):
+    for i, (title, body) in enumerate(sections):
         page, content = first_page + 2 * i, first_page + 2 * i + 1
         objs[page] = (f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
                       f"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents {content} 0 R >>").encode()
@@ -58,7 +61,7 @@ def main():
         objs[content] = f"<< /Length {len(data)} >>\nstream\n".encode() + data + b"\nendstream"
     items = [outline_root + 1 + i for i in range(n)]
     objs[outline_root] = f"<< /Type /Outlines /First {items[0]} 0 R /Last {items[-1]} 0 R /Count {n} >>".encode()
-    for i, (title, _) in enumerate(SECTIONS):
+    for i, (title, _) in enumerate(sections):
         o = f"<< /Title ({esc(title)}) /Parent {outline_root} 0 R /Dest [{first_page + 2 * i} 0 R /XYZ 0 792 0]"
         if i > 0:
             o += f" /Prev {items[i - 1]} 0 R"
@@ -76,9 +79,19 @@ def main():
     for k in range(1, size):
         out += f"{offsets[k]:010d} 00000 n \n".encode()
     out += f"trailer\n<< /Size {size} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.pdf")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
     with open(path, "wb") as f:
         f.write(out)
+
+
+def main():
+    write("notes.pdf", SECTIONS)
+    long = []
+    for k in range(50):
+        for title, body in SECTIONS:
+            number, rest = title.split(" ", 1)
+            long.append((f"{3 * k + int(number)} {rest}", body))
+    write("long.pdf", long)
 
 
 if __name__ == "__main__":

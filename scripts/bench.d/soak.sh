@@ -8,7 +8,8 @@
 #     server has GET /jobs/:id/events, then POST /jobs/poll until it is finished), list the
 #     sections, generate a lesson for one of them (offline provider), follow that job,
 #     GET the upload job, delete the document;
-#   - every third cycle a cancel cycle instead: upload, cancel at once, follow, delete.
+#   - every third cycle a cancel cycle instead: four uploads of bench/soak/long.pdf (150
+#     pages) at once, cancel all four at once, follow them, delete the documents.
 # Samples (RSS, peak RSS, open fds, threads, the server's Postgres connections, Redis
 # clients) at the start, every minute, and at two quiet points: after the warm-up and at
 # the end (load stopped, no job queued or processing, keep-alive connections closed).
@@ -25,6 +26,7 @@
 #   failed that was not cancelled; the server died.
 
 SOAK_PDF="$ROOT/bench/soak/notes.pdf"
+SOAK_LONG_PDF="$ROOT/bench/soak/long.pdf"   # 150 pages: still running when the cancel arrives
 
 soak_options() {
   SOAK_MINUTES=${1:-}
@@ -110,14 +112,29 @@ soak_lesson_cycle() {
   sreq delete -X DELETE "$SOAK_URL/documents/$doc" >/dev/null
 }
 
+# Four uploads of the 150-page PDF in one curl (the same form to each URL), then one curl
+# cancelling them all: most are still queued or running when their cancel arrives.
 soak_cancel_cycle() {
-  local cycle=$1 job doc
-  [[ $(sreq upload -F "file=@$SOAK_PDF;type=application/pdf" -F "title=soak cancel $SOAK_I.$cycle" \
-         "$SOAK_URL/upload/pdf-structured") == 202 ]] || return 0
-  job=$(body_str job_id); doc=$(body_str document_id)
-  sreq cancel -X POST -d '' "$SOAK_URL/jobs/$job/cancel" >/dev/null
-  soak_follow cancel "$job" || true
-  sreq delete -X DELETE "$SOAK_URL/documents/$doc" >/dev/null
+  local cycle=$1 out="$SOAK_BODY.multi" u="$SOAK_URL/upload/pdf-structured" code n k j d
+  local jobs=() docs=() urls=()
+  soak_multi() {  # OP CURL-ARGS...: one curl, several URLs; logs "OP CODE" per answer
+    local op=$1; shift
+    curl -s --connect-timeout 5 --max-time 60 -H "X-User-ID: $SOAK_USER" -w '\n%{http_code}\n' "$@" \
+      >"$out" 2>/dev/null || true
+    n=0
+    while read -r code; do echo "$op $code" >>"$SOAK_OPS"; n=$((n + 1)); done < <(grep -E '^[0-9]{3}$' "$out")
+  }
+  soak_multi upload -F "file=@$SOAK_LONG_PDF;type=application/pdf" -F "title=soak cancel $SOAK_I.$cycle" \
+    "$u" "$u" "$u" "$u"
+  for ((k = n; k < 4; k++)); do echo "upload 000" >>"$SOAK_OPS"; done
+  mapfile -t jobs < <(grep -o '"job_id" *: *"[^"]*"' "$out" | sed 's/.*: *"\(.*\)"/\1/')
+  mapfile -t docs < <(grep -o '"document_id" *: *"[^"]*"' "$out" | sed 's/.*: *"\(.*\)"/\1/')
+  ((${#jobs[@]})) || return 0
+  for j in "${jobs[@]}"; do urls+=("$SOAK_URL/jobs/$j/cancel"); done
+  soak_multi cancel -X POST -d '' "${urls[@]}"
+  for ((k = n; k < ${#urls[@]}; k++)); do echo "cancel 000" >>"$SOAK_OPS"; done
+  for j in "${jobs[@]}"; do soak_follow cancel "$j" || true; done
+  for d in "${docs[@]}"; do sreq delete -X DELETE "$SOAK_URL/documents/$d" >/dev/null; done
 }
 
 # soak_worker I STOPFILE: cycles until STOPFILE exists.
@@ -236,7 +253,7 @@ soak_quiet() {
 # ---- command ------------------------------------------------------------------------------
 cmd_soak() {
   soak_options "$@"
-  [[ -s $SOAK_PDF ]] || die "soak: $SOAK_PDF is missing"
+  [[ -s $SOAK_PDF && -s $SOAK_LONG_PDF ]] || die "soak: $SOAK_PDF or $SOAK_LONG_PDF is missing"
   build jobserver
   SOAK_DIR="$ROOT/.run/bench/soak"
   rm -rf "$SOAK_DIR"; mkdir -p "$SOAK_DIR"
@@ -307,7 +324,7 @@ cmd_soak() {
     echo "other settings default. SSE streams: $( ((SOAK_SSE)) && echo "followed (GET /jobs/:id/events)" || echo "skipped, the server has no GET /jobs/:id/events")."
     echo "Each client loops: upload a 3.5 KB PDF, follow the job, list sections, generate a lesson"
     echo "for one (offline provider), follow it, GET the job, delete the document; every third"
-    echo "cycle uploads and cancels at once instead. Quiet samples are taken with the load stopped,"
+    echo "cycle uploads a 150-page PDF four times and cancels all four at once instead. Quiet samples are taken with the load stopped,"
     echo "no job queued or processing and keep-alive connections closed."
     echo
     echo "| when | RSS | peak RSS | open fds | threads | Postgres connections | Redis clients | load so far |"
