@@ -247,7 +247,9 @@ soak_quiet() {
     ((SECONDS < deadline)) || { FAILURES+=("jobs still queued or processing 120 s after the load stopped (${busy:-?})"); break; }
     sleep 1
   done
-  sleep 8   # longer than the server's keep-alive timeout (5 s)
+  # Longer than the keep-alive timeout (5 s); with SSE, than the heartbeat (15 s), at
+  # which the server notices a closed stream and frees its thread.
+  sleep $((SOAK_SSE ? 17 : 8))
 }
 
 # ---- command ------------------------------------------------------------------------------
