@@ -17,12 +17,14 @@ constexpr const char* count_sql =
 constexpr const char* by_status_sql =
     "SELECT status, count(*) FROM jobs GROUP BY status ORDER BY status";
 // Where the time of the run's jobs went: waiting in the queue, then running (ms).
+// `attempts` is read through to_jsonb so the query also runs on the Node baseline's
+// table (bench/baselines/node-bull), which has only the original's columns.
 constexpr const char* phases_sql =
     "SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP"
     "         (ORDER BY extract(epoch FROM started_at - created_at) * 1000),"
     "       percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP"
     "         (ORDER BY extract(epoch FROM completed_at - started_at) * 1000),"
-    "       max(attempts)"
+    "       max((to_jsonb(jobs) ->> 'attempts')::int)"
     "  FROM jobs WHERE status = 'completed' AND id = ANY($1::uuid[])";
 
 double ms_since(clock_type::time_point t0) {
@@ -99,7 +101,7 @@ std::string job_phases(pqxx::connection& db, const std::vector<std::string>& ids
   std::printf("queue wait             p50 %.1f ms, p99 %.1f ms (created_at -> started_at)\n",
               wait[0], wait[1]);
   std::printf("run                    p50 %.1f ms, p99 %.1f ms (started_at -> completed_at), "
-              "max attempts %s\n", runs[0], runs[1], row[2].c_str());
+              "max attempts %s\n", runs[0], runs[1], row[2].is_null() ? "n/a" : row[2].c_str());
   char out[200];
   std::snprintf(out, sizeof out, " wait_p50_ms=%.1f wait_p99_ms=%.1f run_p50_ms=%.1f run_p99_ms=%.1f",
                 wait[0], wait[1], runs[0], runs[1]);

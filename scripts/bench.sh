@@ -34,7 +34,21 @@
 #             event streams, and update-to-client latency on one and on two nodes
 #             (scripts/bench-push.sh, bench/sse_bench). Options: --streams N (1000),
 #             --duration S, --connections N, --latency-jobs N, --steps N, --no-write
-#   (compare and soak are planned; each is one more cmd_* function.)
+#   compare   jobserver against the original Node stack (bench/baselines/node-bull:
+#             Express + Bull + pg, worker concurrency 1 and 8) and nginx, on the same
+#             Postgres and Redis with the same client and load: end-to-end noop
+#             throughput, wrk GET /jobs/:id and POST /jobs/poll, peak RSS (VmHWM).
+#             Installs nginx, Node and the baseline's npm packages when missing.
+#             Options: --jobs N (10000), --clients N (32), --concurrency N (64),
+#               --node-concurrency "1 8", --seed N (1000), --duration S (10),
+#               --connections N (64), --warmup S (5), --rounds N (1), --idle-wait S (60),
+#               --no-write
+#   soak MINUTES  mixed load for MINUTES (uploads of bench/soak/notes.pdf, lesson
+#             generations with the offline provider, polls, SSE streams when the server
+#             has GET /jobs/:id/events, cancels); prints RSS, open fds, threads and
+#             Postgres connections at the start and every minute; fails on a leak
+#             (rule: docs/operations.md). Options: --workers N (6), --warmup M,
+#               --rss-growth PCT (10), --no-write
 #
 # Env: BUILD_DIR   build directory (default build; build-bench when build is not a
 #                  Release build without sanitizers)
@@ -83,8 +97,12 @@ free_port() {
 }
 
 # Kill one process we started: SIGTERM, wait up to $2 s, then SIGKILL.
+# A pid it has stopped once is never signalled again (the number may have been reused).
+declare -A STOPPED_PIDS=()
 stop_pid() {
   local pid=$1 grace=$2 name=$3 deadline
+  [[ -z ${STOPPED_PIDS[$pid]:-} ]] || return 0
+  STOPPED_PIDS[$pid]=1
   kill -0 "$pid" 2>/dev/null || return 0
   log "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null
@@ -292,6 +310,7 @@ http {
 EOF
   nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stdout.log" 2>&1 &
   local pid=$!
+  NGINX_PID=$pid
   on_exit stop_pid "$pid" 10 nginx
   NGINX_URL="http://127.0.0.1:$port/static.json"
   local deadline=$((SECONDS + 20))
@@ -684,6 +703,12 @@ cmd_chaos() {
   if ((write)); then write_section "Cluster failover (scripts/bench.sh chaos)" "$section"; fi
 }
 
+# ---- compare, soak (scripts/bench.d/) --------------------------------------------------
+# shellcheck source=scripts/bench.d/compare.sh
+source "$ROOT/scripts/bench.d/compare.sh"
+# shellcheck source=scripts/bench.d/soak.sh
+source "$ROOT/scripts/bench.d/soak.sh"
+
 # ---- main ---------------------------------------------------------------------------
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed '/^# shellcheck/d; s/^# \{0,1\}//' >&2
@@ -700,7 +725,8 @@ main() {
     pdf) cmd_pdf "$@" ;;
     chaos) cmd_chaos "$@" ;;
     push) source "$ROOT/scripts/bench-push.sh"; cmd_push "$@" ;;
-    compare | soak) die "'$cmd' is not written yet" ;;
+    compare) cmd_compare "$@" ;;
+    soak) cmd_soak "$@" ;;
     *) log "unknown command '$cmd'"; usage ;;
   esac
 }

@@ -1,0 +1,173 @@
+# shellcheck shell=bash disable=SC2317  # cell functions are called through row()
+# The Markdown section of `scripts/bench.sh compare` (stdout), from CR[...] and FAILURES.
+# Sourced by scripts/bench.d/compare.sh.
+
+# a / b as "3.2x" ("n/a" when either is missing).
+ratio_x() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a";
+  else if (a / b >= 10) printf "%.0fx\n", a / b; else printf "%.1fx\n", a / b }'; }
+fmt_mib() { awk -v kb="$1" 'BEGIN { if (kb == "" || kb == 0) print "n/a"; else printf "%.0f MiB\n", kb / 1024 }'; }
+ms_us() { awk -v m="$1" 'BEGIN { if (m != "") print m * 1000 }'; }
+# Errors of a wrk line: non-2xx answers + socket errors + timeouts.
+wrk_err() {
+  [[ -n $1 ]] || { echo n/a; return; }
+  local s=0 k
+  for k in non2xx connect_errors read_errors write_errors timeouts; do s=$((s + $(kv_get "$1" "$k"))); done
+  echo "$s"
+}
+
+# The baseline label with the highest value of KEY in WHAT (e2e/get) in round R.
+best_baseline() {
+  local r=$1 what=$2 key=$3 best="" bv=-1 l v
+  for l in "${CMP_LABELS[@]:1}"; do
+    v=$(kv_get "${CR[$r.$l.$what]:-}" "$key")
+    [[ -n $v ]] || continue
+    if awk -v a="$v" -v b="$bv" 'BEGIN { exit !(a + 0 > b + 0) }'; then best=$l bv=$v; fi
+  done
+  echo "$best"
+}
+
+label_name() {
+  case $1 in
+    jobserver) echo "jobserver" ;;
+    node-c*) echo "Node baseline, concurrency ${1#node-c}" ;;
+    nginx) echo "nginx (static)" ;;
+  esac
+}
+
+# compare_round_table R: one table of round R.
+compare_round_table() {
+  local r=$1 l head="| figure |" sep="|---|"
+  local all=("${CMP_LABELS[@]}" nginx)
+  for l in "${all[@]}"; do head+=" $(label_name "$l") |"; sep+="---:|"; done
+  local be bg
+  be=$(best_baseline "$r" e2e e2e_jobs_per_s); bg=$(best_baseline "$r" get rps)
+  echo "$head jobserver vs best baseline |"
+  echo "$sep---:|"
+  # row TITLE FUNC: FUNC LABEL prints the cell.
+  row() {
+    local fn=$2 line="| $1 |"
+    for l in "${all[@]}"; do line+=" $($fn "$l") |"; done
+    echo "$line $3 |"
+  }
+  cell_e2e() { if [[ $1 == nginx ]]; then echo –; else fmt_int "$(kv_get "${CR[$r.$1.e2e]:-}" e2e_jobs_per_s)"; fi; }
+  cell_create() { if [[ $1 == nginx ]]; then echo –; else fmt_int "$(kv_get "${CR[$r.$1.e2e]:-}" create_rps)"; fi; }
+  cell_create_lat() {
+    [[ $1 == nginx ]] && { echo –; return; }
+    local e=${CR[$r.$1.e2e]:-}
+    echo "$(fmt_ms "$(ms_us "$(kv_get "$e" p50_ms)")") / $(fmt_ms "$(ms_us "$(kv_get "$e" p99_ms)")")"
+  }
+  cell_wait() {
+    [[ $1 == nginx ]] && { echo –; return; }
+    local e=${CR[$r.$1.e2e]:-} w
+    w=$(kv_get "$e" wait_p50_ms)
+    [[ -n $w ]] && echo "$w / $(kv_get "$e" wait_p99_ms) ms" || echo n/a
+  }
+  cell_rps() { local w=$2; [[ $1 == nginx && $w == poll ]] && { echo –; return; }; fmt_int "$(kv_get "${CR[$r.$1.$w]:-}" rps)"; }
+  cell_lat() {
+    local w=$2; [[ $1 == nginx && $w == poll ]] && { echo –; return; }
+    local x=${CR[$r.$1.$w]:-}
+    echo "$(fmt_ms "$(kv_get "$x" p50_us)") / $(fmt_ms "$(kv_get "$x" p99_us)")"
+  }
+  cell_get_rps() { cell_rps "$1" get; }
+  cell_get_lat() { cell_lat "$1" get; }
+  cell_poll_rps() { cell_rps "$1" poll; }
+  cell_poll_lat() { cell_lat "$1" poll; }
+  cell_bytes() { echo "${CR[$r.$1.bytes]:-n/a}"; }
+  cell_hwm() { fmt_mib "${CR[$r.$1.hwm]:-}"; }
+  cell_errors() {
+    [[ $1 == nginx ]] && { wrk_err "${CR[$r.nginx.get]:-}"; return; }
+    echo "$(kv_get "${CR[$r.$1.e2e]:-}" errors) / $(wrk_err "${CR[$r.$1.get]:-}") / $(wrk_err "${CR[$r.$1.poll]:-}")"
+  }
+  cell_busy() { echo "${CR[$r.$1.busy]:-?}%"; }
+  local js=$r.jobserver
+  row "end-to-end noop jobs/s" cell_e2e \
+    "$(ratio_x "$(kv_get "${CR[$js.e2e]:-}" e2e_jobs_per_s)" "$(kv_get "${CR[$r.$be.e2e]:-}" e2e_jobs_per_s)")"
+  row "POST /jobs req/s (during end-to-end)" cell_create \
+    "$(ratio_x "$(kv_get "${CR[$js.e2e]:-}" create_rps)" "$(kv_get "${CR[$r.$be.e2e]:-}" create_rps)")"
+  row "POST /jobs p50 / p99" cell_create_lat ""
+  row "queue wait p50 / p99 (created → started)" cell_wait ""
+  row "GET /jobs/:id req/s" cell_get_rps \
+    "$(ratio_x "$(kv_get "${CR[$js.get]:-}" rps)" "$(kv_get "${CR[$r.$bg.get]:-}" rps)")"
+  row "GET /jobs/:id p50 / p99" cell_get_lat ""
+  row "POST /jobs/poll (20 ids) req/s" cell_poll_rps \
+    "$(ratio_x "$(kv_get "${CR[$js.poll]:-}" rps)" "$(kv_get "${CR[$r.$(best_baseline "$r" poll rps).poll]:-}" rps)")"
+  row "POST /jobs/poll p50 / p99" cell_poll_lat ""
+  row "GET answer bytes" cell_bytes ""
+  row "peak RSS (VmHWM) after all of the above" cell_hwm ""
+  row "errors (end-to-end / GET / poll)" cell_errors ""
+  row "CPUs busy with other work just before" cell_busy ""
+}
+
+compare_report() {
+  local machine=$1 versions=$2; shift 2
+  CMP_LABELS=("$@")
+  local r
+  echo "## Comparison with the original Node stack (scripts/bench.sh compare)"
+  echo
+  echo "Measured $CMP_STARTED by \`scripts/bench.sh compare --rounds $ROUNDS\`. **A shared, noisy"
+  echo "machine:** $(nproc) cores shared with other people's builds and tests during the run;"
+  echo "the client (job_load, wrk), the servers, Postgres, Redis and nginx all run on it too,"
+  echo "over loopback. The share of the CPUs other work used just before each server's"
+  echo "measurements is in the last row; treat absolute figures as rough and the ratios"
+  echo "within one round as the result."
+  echo
+  echo "- Machine: $machine"
+  echo "- Versions: $versions"
+  echo "- Same load for every server, each started fresh on its own Postgres schema and Redis"
+  echo "  key prefix of the same private Postgres and Redis, one after the other: \`bench/job_load\`"
+  echo "  ($CLIENTS keep-alive clients POST $JOBS noop jobs over 32 users; the clock runs from the"
+  echo "  first POST until Postgres counts them all \`completed\`), then $SEED completed jobs of"
+  echo "  one user, then \`wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency\` (after a ${WARMUP}s warm-up) on"
+  echo "  GET /jobs/:id (rotating over those jobs) and POST /jobs/poll (20 ids per request);"
+  echo "  peak RSS is the process's VmHWM after all of it."
+  echo "- jobserver: ENABLE_TEST_JOBS=1 LOG_LEVEL=warn TEST_JOB_CONCURRENCY=$CONCURRENCY PER_USER_CONCURRENCY=64,"
+  echo "  other settings default (HTTP_THREADS 128, DB_POOL_SIZE 8)."
+  echo "- Node baseline (\`bench/baselines/node-bull\`): one process, Express API and Bull worker as"
+  echo "  in the original; a POST inserts the row and adds the Bull job; the worker runs three"
+  echo "  separate UPDATEs (processing, progress 50, completed); pg pool of 10 (pg's default);"
+  echo "  Bull defaults otherwise; worker concurrency ${NODE_CONCURRENCY// /, } (1 is the original's)."
+  echo "- nginx: 1 worker, access_log off, a static copy of jobserver's GET answer (the HTTP"
+  echo "  ceiling of this machine); its peak RSS is the worker's."
+  echo "- Ratios: jobserver against the baseline run with the higher figure in that row (its best"
+  echo "  concurrency)."
+  for ((r = 1; r <= ROUNDS; r++)); do
+    echo
+    ((ROUNDS > 1)) && { echo "Round $r:"; echo; }
+    compare_round_table "$r"
+  done
+  echo
+  echo "| target | $(for ((r = 1; r <= ROUNDS; r++)); do printf 'round %d | ' "$r"; done)"
+  echo "|---|$(for ((r = 1; r <= ROUNDS; r++)); do printf -- '---|'; done)"
+  local t1="| end-to-end ≥ 5x the baseline at its best concurrency |" t2="| GET /jobs/:id ≥ 5x the baseline's req/s |"
+  local t3="| GET /jobs/:id p99 lower than the baseline's |" t4="| peak RSS under the baseline's (every concurrency) |"
+  local be bg a b v
+  verdict_of() { if "$@"; then echo "**met**"; else echo "**missed**"; fi; }
+  for ((r = 1; r <= ROUNDS; r++)); do
+    be=$(best_baseline "$r" e2e e2e_jobs_per_s); bg=$(best_baseline "$r" get rps)
+    a=$(kv_get "${CR[$r.jobserver.e2e]:-}" e2e_jobs_per_s); b=$(kv_get "${CR[$r.$be.e2e]:-}" e2e_jobs_per_s)
+    v=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a != "" && b > 0) print a / b }')
+    t1+=" $(ratio_x "$a" "$b") $(verdict_of ge "$v" 5) |"
+    a=$(kv_get "${CR[$r.jobserver.get]:-}" rps); b=$(kv_get "${CR[$r.$bg.get]:-}" rps)
+    v=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a != "" && b > 0) print a / b }')
+    t2+=" $(ratio_x "$a" "$b") $(verdict_of ge "$v" 5) |"
+    a=$(kv_get "${CR[$r.jobserver.get]:-}" p99_us); b=$(kv_get "${CR[$r.$bg.get]:-}" p99_us)
+    t3+=" $(fmt_ms "$a") vs $(fmt_ms "$b") $(verdict_of lt "$a" "$b") |"
+    local l max_ok=1 lowest=""
+    a=${CR[$r.jobserver.hwm]:-}
+    for l in "${CMP_LABELS[@]:1}"; do
+      b=${CR[$r.$l.hwm]:-}
+      [[ -z $lowest || ( -n $b && $b -lt $lowest ) ]] && lowest=$b
+      lt "$a" "$b" || max_ok=0
+    done
+    t4+=" $(fmt_mib "$a") vs $(fmt_mib "$lowest") (lowest) $( ((max_ok)) && echo "**met**" || echo "**missed**") |"
+  done
+  echo "$t1"; echo "$t2"; echo "$t3"; echo "$t4"
+  echo
+  echo "Logs and raw output of the last run: \`.run/bench/compare/round*/<server>/\`."
+  if ((${#FAILURES[@]})); then
+    echo
+    echo "**This run is not clean:**"
+    local f
+    for f in "${FAILURES[@]}"; do echo "- ${f//$ROOT\//}"; done
+  fi
+}
