@@ -38,7 +38,12 @@ std::unique_ptr<pqxx::connection> database::connect() {
     auto c = std::make_unique<pqxx::connection>(conn_string_);
     {
       pqxx::nontransaction tx{*c};
-      std::string setup = "SET statement_timeout = " + std::to_string(opts_.statement_timeout_ms);
+      // A process frozen inside a transaction (SIGSTOP, a paused VM) would hold its row
+      // locks for as long as its socket stays open, and block the node that takes its jobs
+      // over; Postgres ends such a session after a few seconds instead.
+      std::string setup = "SET statement_timeout = " + std::to_string(opts_.statement_timeout_ms) +
+                          "; SET idle_in_transaction_session_timeout = " +
+                          std::to_string(opts_.idle_in_transaction_timeout_ms);
       if (opts_.engine_session) setup += "; SET app.system = 'on'; SET synchronous_commit = off";
       tx.exec(setup);
     }

@@ -28,6 +28,7 @@ class database {
     std::chrono::milliseconds borrow_timeout{5000};
     int connect_timeout_s = 3;
     int statement_timeout_ms = 15000;
+    int idle_in_transaction_timeout_ms = 5000;  // a frozen client's locks are freed after this
     /// An engine pool: every session sees all owners' rows (`app.system`), so `as_system`
     /// costs no extra round trip, and commits do not wait for the WAL flush
     /// (`synchronous_commit = off`: after a Postgres crash the last few hundred ms of

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <future>
+#include <thread>
 #include <utility>
 
 #include "config/errors.hpp"
@@ -116,4 +117,38 @@ TEST_CASE("a statement timeout is transient and a constraint violation is perman
   auto unique = error_from(*fx.db, [](pqxx::work& tx) { tx.exec(raise_sql("23505")); });
   CHECK(unique.code() == errc::internal);
   CHECK_FALSE(unique.transient());
+}
+
+TEST_CASE("a client frozen inside a transaction loses its session and row locks after the "
+          "idle-in-transaction timeout",
+          "[database]") {
+  t::service_fixture fx;
+  database::options frozen_opts{fx.url, 1};
+  frozen_opts.idle_in_transaction_timeout_ms = 300;
+  database frozen{frozen_opts};
+  frozen.as_system([](pqxx::work& tx) {
+    tx.exec("CREATE TABLE locked_rows (id int PRIMARY KEY, v int)");
+    tx.exec("INSERT INTO locked_rows VALUES (1, 0)");
+  });
+  // The "frozen" side takes a row lock and then does nothing, as a stopped process would.
+  std::promise<void> locked;
+  int attempts = 0;
+  auto held = std::async(std::launch::async, [&] {
+    return error_from(frozen, [&](pqxx::work& tx) {
+      tx.exec("UPDATE locked_rows SET v = 1 WHERE id = 1");
+      if (++attempts == 1) locked.set_value();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      tx.exec("SELECT 1");  // the session is gone by now
+    });
+  });
+  locked.get_future().wait();
+  // Another client gets the row; the frozen transaction never commits (without the
+  // timeout it would, after its sleep, and error_from would find no error).
+  fx.db->as_system([](pqxx::work& tx) { tx.exec("UPDATE locked_rows SET v = 2 WHERE id = 1"); });
+  auto lost = held.get();
+  INFO(lost.what());
+  CHECK(lost.code() == errc::unavailable);
+  CHECK(fx.db->as_system([](pqxx::work& tx) {
+    return tx.exec("SELECT v FROM locked_rows")[0][0].as<int>();
+  }) == 2);
 }
