@@ -327,8 +327,13 @@ caf::result<std::vector<job_row>> start_jobs(self_ptr self, const std::vector<cl
   }
   for (const auto& c : claims) {
     if (seen.count(c.id) != 0) continue;
-    // Finished, deleted or superseded meanwhile: take it off the queue.
+    // Finished, deleted or superseded meanwhile: take it off the queue, and make sure the
+    // status in Redis is Postgres' (a node that died after its commit left it behind).
     dropped.push_back({c.id, c.type, c.token, job_outcome::failed, {}, {}, false, 0});
+    try {
+      if (auto now = st.rt->store->find_any(c.id); now && now->terminal()) rows.push_back(std::move(*now));
+    } catch (const app_error&) {
+    }
   }
   settle_in_queue(self, dropped);
   write_cache(self, rows);
@@ -407,7 +412,12 @@ void record_stalled(self_ptr self, const std::string& type, const std::vector<st
     try {
       auto row = st.rt->store->requeue_stalled(
           s.id, s.new_token, s.failed, "Job stalled too many times (its worker stopped responding)");
-      if (!row) continue;
+      if (!row) {
+        // Finished meanwhile: the node may have committed the result and died before it
+        // wrote the status to Redis, so write what Postgres holds.
+        if (auto now = st.rt->store->find_any(s.id)) rows.push_back(std::move(*now));
+        continue;
+      }
       if (s.failed) log()->warn("job {} ({}) failed: stalled too many times", s.id, type);
       else if (handed_back) log()->info("job {} ({}) handed back to the queue by a stopping node", s.id, type);
       else log()->warn("job {} ({}) stalled: its node stopped or lost the lease, queued again", s.id, type);

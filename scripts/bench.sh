@@ -672,7 +672,7 @@ cmd_chaos() {
   rm -f "$dir/figures.txt"
   # The program makes its own schema and key prefix and stops every node it starts.
   CHAOS_ROUNDS=$rounds CHAOS_JOBS=$jobs CHAOS_OUT="$dir/figures.txt" \
-    "$BUILD_DIR/bench/chaos_bench" --success "[chaos]" | tee "$dir/output.txt" >&2 ||
+    "$BUILD_DIR/bench/chaos_bench" "[chaos]" | tee "$dir/output.txt" >&2 ||
     die "bench/chaos_bench failed (see $dir/output.txt)"
   line=$(cat "$dir/figures.txt")
   section="$dir/section.md"
