@@ -111,6 +111,7 @@ run_demo() {
   mkdir -p "$DIR"
   stop_nodes
   : >"$DIR/jobs"
+  rm -f "$DIR"/node-*.log   # each run writes fresh logs
   trap stop_nodes EXIT
 
   say "three nodes: node-a (seed), node-b, node-c"
@@ -121,16 +122,19 @@ run_demo() {
   done
   pretty_cluster 2
 
-  say "$JOBS sleep jobs (3 s each) from three users, submitted to node-a"
-  local i user id
-  for i in $(seq 1 "$JOBS"); do
-    user="student-$((i % 3 + 1))"
-    id=$(curl -sS --max-time 5 -X POST "$(url 0)/jobs" -H 'Content-Type: application/json' \
-      -H "X-User-ID: $user" -d '{"type":"sleep","data":{"ms":3000,"steps":10}}' |
-      python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')
-    echo "$id $user" >>"$DIR/jobs"
-  done
-  sleep 1.5
+  say "$JOBS sleep jobs (4 s each) from three users, submitted to node-a"
+  python3 - "$(url 0)" "$JOBS" >"$DIR/jobs" <<'PY'
+import json, sys, urllib.request
+base, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    user = "student-%d" % (i % 3 + 1)
+    req = urllib.request.Request(base + "/jobs", data=json.dumps(
+        {"type": "sleep", "data": {"ms": 4000, "steps": 10}}).encode(),
+        headers={"Content-Type": "application/json", "X-User-ID": user})
+    print(json.load(urllib.request.urlopen(req, timeout=10))["job_id"], user)
+PY
+  local i
+  for i in $(seq 1 50); do poll_jobs 0 | grep ' processing node-b ' >/dev/null && break; sleep 0.2; done
   echo "  jobs by status and node:"
   summary 0
   pretty_cluster 0
@@ -138,9 +142,10 @@ run_demo() {
   say "kill -9 node-b while it runs jobs"
   local victim
   victim=$(node_pid 1) || die "node-b is not running"
+  echo "  node-b runs $(poll_jobs 0 | grep -c ' processing node-b ') job(s) now"
   kill -KILL "$victim"
   local t0=$(date +%s%3N)
-  while poll_jobs 0 | grep -q ' processing node-b '; do sleep 0.05; done
+  while poll_jobs 0 | grep ' processing node-b ' >/dev/null; do sleep 0.05; done
   echo "  node-b's jobs were requeued $(( $(date +%s%3N) - t0 )) ms after the kill"
   grep -h "node-b is down\|node node-b down" "$DIR"/node-a.log "$DIR"/node-c.log | tail -n 3 | sed 's/^/  log: /'
   sleep 1
@@ -149,7 +154,7 @@ run_demo() {
   say "waiting for every job to finish on node-a and node-c"
   local deadline=$((SECONDS + 120))
   while ((SECONDS < deadline)); do
-    poll_jobs 0 | grep -qv ' completed ' || break
+    poll_jobs 0 | grep -v ' completed ' >/dev/null || break
     sleep 0.5
   done
   summary 0
