@@ -64,15 +64,20 @@ std::vector<std::string> known_addresses(self_ptr self) {
   return out;
 }
 
+/// A peer was heard from.
+void touch(member_state::peer& p, const member_info& info) {
+  p.info = info;
+  p.last_contact = clock_type::now();
+  p.last_contact_wall = std::chrono::system_clock::now();
+}
+
 void add_peer(self_ptr self, const caf::actor& handle, const member_info& info) {
   auto& st = self->state;
   if (info.node_id == st.me.node_id || !handle || st.left) return;
   auto now = clock_type::now();
   auto i = st.peers.find(info.node_id);
   if (i != st.peers.end() && i->second.handle == handle) {
-    i->second.info = info;
-    i->second.last_contact = now;
-    i->second.last_contact_wall = std::chrono::system_clock::now();
+    touch(i->second, info);
     return;
   }
   if (i != st.peers.end()) self->demonitor(i->second.handle.address());  // it came back
@@ -284,15 +289,11 @@ caf::actor spawn_cluster_member(caf::actor_system& sys, runtime_ptr rt) {
           return {current_info(self), known_addresses(self)};
         },
         [=](mstatus_atom, const member_info& info) {
-          auto& st = self->state;
-          auto i = st.peers.find(info.node_id);
-          if (i == st.peers.end()) {
+          auto i = self->state.peers.find(info.node_id);
+          if (i == self->state.peers.end())
             add_peer(self, caf::actor_cast<caf::actor>(self->current_sender()), info);
-            return;
-          }
-          i->second.info = info;
-          i->second.last_contact = clock_type::now();
-          i->second.last_contact_wall = std::chrono::system_clock::now();
+          else
+            touch(i->second, info);
         },
         [=](leave_atom, const std::string& id) { self->state.leaving.insert(id); },
         // This node stops: tell every peer, then stop contacting them.

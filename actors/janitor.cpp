@@ -81,22 +81,33 @@ void requeue_lost_node(self_ptr self, const std::string& node, int check) {
   } catch (const app_error&) {
   }
   size_t moved = 0;
-  for (const auto& [type, q] : st.rt->queues) {
-    try {
-      auto stalled = q.requeue_node(*st.redis, node, st.rt->settings.max_stalls);
-      if (stalled.empty()) continue;
-      moved += stalled.size();
-      if (auto t = st.rt->actors.get(directory::tracker))
-        self->send(t, stalled_atom::value, type, stalled);
-    } catch (const app_error& e) {
-      log()->warn("cannot requeue the jobs of node {} now ({}); their leases will expire", node,
-                  e.what());
-    }
+  for (auto& [type, stalled] : requeue_leases_of(*st.rt, *st.redis, node, false)) {
+    moved += stalled.size();
+    if (auto t = st.rt->actors.get(directory::tracker)) self->send(t, stalled_atom::value, type, stalled);
   }
   log()->warn("node {} down: {} job(s) requeued", node, moved);
   if (moved > 0)
     if (auto d = st.rt->actors.get(directory::dispatcher)) self->send(d, wake_atom::value);
 }
+
+}  // namespace
+
+requeued_jobs requeue_leases_of(const runtime& rt, redis_client& redis, const std::string& node,
+                                bool handed_back) {
+  requeued_jobs out;
+  for (const auto& [type, q] : rt.queues) {
+    try {
+      auto jobs = q.requeue_node(redis, node, rt.settings.max_stalls, handed_back);
+      if (!jobs.empty()) out.emplace_back(type, std::move(jobs));
+    } catch (const app_error& e) {
+      log()->warn("cannot requeue the {} jobs of node {} now ({}); their leases will expire", type,
+                  node, e.what());
+    }
+  }
+  return out;
+}
+
+namespace {
 
 void reconcile(self_ptr self) {
   auto& st = self->state;

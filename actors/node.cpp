@@ -34,32 +34,12 @@ node::node(const config::settings& settings) : impl_(std::make_unique<impl>(sett
 
 node::~node() { stop(); }
 
-namespace {
-
-/// Leases still held under this node's id belong to an earlier run of it (killed before
-/// it could hand them back): requeue them now rather than at lease expiry.
-std::vector<std::pair<std::string, std::vector<stalled_job>>> take_back_old_leases(
-    node::impl& in) {
-  std::vector<std::pair<std::string, std::vector<stalled_job>>> out;
-  for (const auto& [type, q] : in.rt->queues) {
-    try {
-      auto jobs = q.requeue_node(in.thread_redis(), in.rt->node_id, in.rt->settings.max_stalls);
-      if (!jobs.empty()) out.emplace_back(type, std::move(jobs));
-    } catch (const app_error& e) {
-      logger("node")->warn("cannot check for leases of an earlier run ({}); they expire instead",
-                           e.what());
-      break;
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 void node::start() {
   if (impl_->supervisor) return;
   auto& rt = impl_->rt;
-  auto old = take_back_old_leases(*impl_);
+  // Leases still held under this node's id belong to an earlier run of it (killed before it
+  // could hand them back): requeue them now rather than at lease expiry.
+  auto old = requeue_leases_of(*rt, impl_->thread_redis(), rt->node_id, false);
   impl_->supervisor = spawn_node_supervisor(impl_->sys, rt);
   // The supervisor registers its children as it runs: wait for them, so that a request
   // arriving just after start-up (the API starts next) finds them.
@@ -121,14 +101,12 @@ void node::drain() {
   if (int left = rt->load.total(); left > 0) {
     // New tokens first (the runs here can no longer write), then stop the runs.
     size_t handed = 0;
-    for (const auto& [type, q] : rt->queues) {
+    for (auto& [type, jobs] : requeue_leases_of(*rt, impl_->thread_redis(), rt->node_id, true)) {
+      handed += jobs.size();
       try {
-        auto jobs = q.requeue_node(impl_->thread_redis(), rt->node_id, rt->settings.max_stalls, true);
-        if (jobs.empty()) continue;
-        handed += jobs.size();
         ask<bool>(impl_->sys, rt->actors.get(directory::tracker), stalled_atom::value, type, jobs, true);
       } catch (const app_error& e) {
-        logger("node")->warn("cannot hand {} jobs back ({}); their leases will expire", type, e.what());
+        logger("node")->warn("cannot record the {} jobs handed back ({})", type, e.what());
       }
     }
     try {

@@ -85,6 +85,13 @@ caf::actor spawn_tracker(caf::actor_system& sys, runtime_ptr rt);        // deta
 caf::actor spawn_dispatcher(caf::actor_system& sys, runtime_ptr rt);     // detached
 caf::actor spawn_creator(caf::actor_system& sys, runtime_ptr rt);        // detached
 caf::actor spawn_janitor(caf::actor_system& sys, runtime_ptr rt);        // detached
+/// The jobs of each type whose leases `node` held, requeued with new fencing tokens
+/// (job_queue::requeue_node); a type whose script fails is logged and left to lease expiry.
+/// `handed_back`: the node gives them back as it stops (not counted as a stall).
+using requeued_jobs = std::vector<std::pair<std::string, std::vector<persistence::stalled_job>>>;
+requeued_jobs requeue_leases_of(const runtime& rt, persistence::redis_client& redis,
+                                const std::string& node, bool handed_back);
+
 /// The cluster member (actors/cluster_member.cpp): scheduled, never blocks.
 caf::actor spawn_cluster_member(caf::actor_system& sys, runtime_ptr rt);
 /// What this node tells its peers about itself (no running counts).

@@ -3,23 +3,10 @@
 #include <catch2/catch.hpp>
 #include <signal.h>
 
-#include <fstream>
-#include <sstream>
 
-#include "tests/e2e/e2e_support.hpp"
+#include "tests/e2e/cluster_support.hpp"  // read_file
 
 using namespace jobserver::testing;
-
-namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
 
 TEST_CASE("after kill -9 mid-job and a restart the job completes and attempts counts both runs",
           "[recovery]") {
