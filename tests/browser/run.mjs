@@ -170,7 +170,11 @@ async function learn(env) {
   await page.locator('#batch-status').waitFor();
   await eventually(async () => (await page.locator('#batch-text').textContent()) === 'All sections have a lesson',
     30000, 'the batch to finish');
-  for (const s of sections) check((await badgeOf(page, s.id).textContent()) === 'Ready', `section ${s.section_number} ready`);
+  // Each section's badge follows its own child job; it may take one more update after the batch.
+  for (const s of sections) {
+    await eventually(async () => (await badgeOf(page, s.id).textContent()) === 'Ready', 10000,
+      `section ${s.section_number} ready`);
+  }
   check(await page.locator('#batch-progress').evaluate((p) => p.value === 100), 'the batch bar is full');
   const seen = await page.evaluate(() => window.__seen.badges);
   check(seen.some((t) => /^Generating all sections: \d of 4 ready$/.test(t)) ||
