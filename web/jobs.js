@@ -88,10 +88,38 @@ async function fetchJobs(ids, signal) {
       body: JSON.stringify({ job_ids: ids.slice(i, i + 100) }),
       signal,
     });
-    if (!response.ok) throw new Error(await errorText(response));
+    if (!response.ok) throw requestError(response, await errorText(response));
     jobs.push(...(await response.json()).jobs);
   }
   return jobs;
+}
+
+/**
+ * Like fetchJobs, asking for each job alone: the server refuses a whole batch (400) when
+ * one id in it is malformed, and that must fail only the subscription that holds it.
+ * Ids answered 400 or 404 are left out (they become 'Job not found').
+ */
+async function fetchEach(ids, signal) {
+  const jobs = [];
+  for (const id of ids) {
+    const response = await fetch(`${config.base}/jobs/${encodeURIComponent(id)}`, {
+      headers: config.headers(),
+      signal,
+    });
+    if (response.status === 400 || response.status === 404) {
+      try { await response.body?.cancel(); } catch (_) { /* already closed */ }
+      continue;
+    }
+    if (!response.ok) throw requestError(response, await errorText(response));
+    jobs.push(await response.json());
+  }
+  return jobs;
+}
+
+function requestError(response, message) {
+  const error = new Error(message);
+  error.status = response.status;
+  return error;
 }
 
 async function errorText(response) {
@@ -388,10 +416,13 @@ const hub = {
     if (subs.length === 0) return;
     this.running = true;
     let jobs = null;
+    const ids = [...new Set(subs.map((s) => s.jobId))];
     try {
-      jobs = await fetchJobs([...new Set(subs.map((s) => s.jobId))]);
-    } catch (_) {
-      // The server or the network is down for a moment: keep polling.
+      jobs = await fetchJobs(ids);
+    } catch (error) {
+      // A malformed id refuses the batch: ask job by job. Otherwise the server or the
+      // network is down for a moment: keep polling.
+      if (error.status === 400) jobs = await fetchEach(ids).catch(() => null);
     }
     this.running = false;
     const byId = new Map((jobs || []).map((j) => [j.id, j]));

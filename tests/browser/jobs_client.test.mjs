@@ -19,6 +19,9 @@ function job(id, status, progress, extra = {}) {
   return { id, type: 'generate_lesson', status, progress, data: {}, result: null, error: null, ...extra };
 }
 
+/** Ids the fake treats as malformed (jobserver's are UUIDs). */
+const malformed = (id) => id.startsWith('bad');
+
 function current(id) {
   const j = jobs.get(id);
   if (!j) return null;
@@ -40,6 +43,8 @@ before(async () => {
       req.on('data', (c) => { body += c; });
       req.on('end', () => {
         const ids = JSON.parse(body).job_ids;
+        // Like jobserver, one malformed id refuses the whole batch.
+        if (ids.some(malformed)) return send(400, { error: 'job_ids must be UUIDs', code: 'invalid_id' });
         send(200, { jobs: ids.map(current).filter(Boolean) });
       });
     } else if ((m = req.url.match(/^\/api\/jobs\/([^/]+)\/events$/))) {
@@ -58,6 +63,7 @@ before(async () => {
       };
       next();
     } else if ((m = req.url.match(/^\/api\/jobs\/([^/]+)$/))) {
+      if (malformed(m[1])) return send(400, { error: 'Invalid job id', code: 'invalid_id' });
       const state = current(m[1]);
       if (!state) return send(404, { error: 'Job not found', code: 'not_found' });
       send(200, state);
@@ -144,6 +150,16 @@ test('subscribeJob falls back to shared polling when the server has no event str
 test('subscribeJob reports Job not found for an unknown job', async () => {
   const error = await new Promise((resolve) => subscribeJob('nope', { ...fast, onError: resolve }));
   assert.equal(error.message, 'Job not found');
+});
+
+test('a malformed job id fails only its own subscription, not the others polled with it', async () => {
+  jobs.set('m', { reads: 0, steps: [job('m', 'processing', 10), job('m', 'completed', 100)] });
+  const [good, bad] = await Promise.all([
+    new Promise((resolve, reject) => subscribeJob('m', { ...fast, onComplete: resolve, onError: reject })),
+    new Promise((resolve) => subscribeJob('bad-null', { ...fast, onError: resolve })),
+  ]);
+  assert.equal(good.status, 'completed');
+  assert.equal(bad.message, 'Job not found');
 });
 
 test('parseEvent reads event and data lines and skips comments', () => {

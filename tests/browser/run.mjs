@@ -255,6 +255,13 @@ async function isolation(env) {
   await Promise.all(pages.map((page) => page.waitForURL(/\/course\.html\?id=.*&upload_job_id=/, { timeout: 10000 })));
   const urls = pages.map((p) => new URL(p.url()));
   await Promise.all(pages.map((page) => page.locator('#documents li.document').waitFor({ timeout: 20000 })));
+  // The page drops upload_job_id from its URL once the upload is done (which may be before
+  // the URL above was read), so each user's job id comes from the API.
+  const jobIds = await Promise.all(users.map(async (user) => {
+    const { jobs } = (await call(api, 'GET', '/jobs', { user })).body;
+    check(jobs.length === 1, `${user} has one job`);
+    return jobs[0].id;
+  }));
   for (let i = 0; i < 2; i++) {
     const page = pages[i];
     const docs = await page.locator('#documents li.document a').allTextContents();
@@ -267,7 +274,7 @@ async function isolation(env) {
     const other = urls[1 - i];
     await page.goto(`${api.url}/course.html?id=${other.searchParams.get('id')}`);
     await eventually(async () => (await page.locator('#course-title').textContent()) === 'Course not found', 15000, 'foreign course hidden');
-    await page.goto(`${api.url}/course.html?id=${urls[i].searchParams.get('id')}&upload_job_id=${other.searchParams.get('upload_job_id')}`);
+    await page.goto(`${api.url}/course.html?id=${urls[i].searchParams.get('id')}&upload_job_id=${jobIds[1 - i]}`);
     await eventually(async () => (await page.locator('.upload-card .upload-error').textContent()) === 'Job not found',
       15000, 'foreign job hidden');
     const jobs = (await call(api, 'GET', '/jobs', { user: users[i] })).body.jobs;
