@@ -1,6 +1,13 @@
 // One job actor per running job: runs the processor (in a detached actor when it
 // blocks), relays its progress to the tracker, enforces the type's timeout, reacts to
 // cancel and to a lost lease, and hands the outcome to the tracker.
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
 #include "config/log.hpp"
@@ -81,12 +88,24 @@ job_context make_context(self_ptr self) {
   return ctx;
 }
 
+/// Background work yields the CPU to requests: the processor's own thread (a detached
+/// actor's thread lives and dies with it) gets a higher nice value. Linux applies
+/// setpriority() with a thread id to that thread alone.
+void lower_thread_priority(int nice) {
+  if (nice <= 0) return;
+  auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+  if (::setpriority(PRIO_PROCESS, tid, nice) != 0)
+    logger("worker")->warn("could not lower a processor thread's priority: {}", std::strerror(errno));
+}
+
 void start_worker(self_ptr self) {
   auto& st = self->state;
   caf::actor me = caf::actor_cast<caf::actor>(self->ctrl());
   auto ctx = make_context(self);
   processor_fn fn = st.type->run;
-  st.worker = self->spawn<caf::detached>([ctx, fn, me](caf::event_based_actor* w) mutable {
+  int nice = st.rt->settings.processor_nice;
+  st.worker = self->spawn<caf::detached>([ctx, fn, me, nice](caf::event_based_actor* w) mutable {
+    lower_thread_priority(nice);
     auto r = run_processor(fn, ctx);
     caf::anon_send(me, result_atom::value, r.ok, r.payload, static_cast<uint8_t>(r.code),
                    r.transient);

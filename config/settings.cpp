@@ -137,6 +137,10 @@ const std::vector<option>& options() {
               &s::batch_concurrency, 0, 4096),
       int_opt("TEST_JOB_CONCURRENCY", "noop/sleep/fail jobs run at once on this node",
               &s::test_job_concurrency, 0, 4096),
+      int_opt("PROCESSOR_NICE",
+              "nice value of the threads that run processors (PDF parsing, LLM calls), so "
+              "that requests are answered first when the CPUs are busy (0 = no change)",
+              &s::processor_nice, 0, 19),
       int_opt("PER_USER_CONCURRENCY", "running jobs per user per type (cluster-wide)",
               &s::per_user_concurrency, 1, 1024),
       retry_opt("UPLOAD_MAX_ATTEMPTS", "attempts of an upload_pdf job", &s::upload_retry,

@@ -60,6 +60,7 @@ struct settings {
   int batch_concurrency = 16;  // generate_lesson_batch: it only waits for its children
   int test_job_concurrency = 8;
   int per_user_concurrency = 2;
+  int processor_nice = 10;  // CPU priority of processor threads (0 = as the server)
   retry_policy upload_retry{3, 2000};
   retry_policy lesson_retry{2, 5000};
   retry_policy test_retry{3, 200};

@@ -8,6 +8,7 @@
 #include "config/log.hpp"
 #include "http/auth.hpp"
 #include "config/metrics.hpp"
+#include "http/connection.hpp"
 #include "http/content_routes.hpp"
 #include "http/event_routes.hpp"
 #include "http/ops_routes.hpp"
@@ -23,9 +24,10 @@ namespace jobserver::http {
 
 server::server(const config::settings& settings, actors::node& node)
   : settings_(settings), node_(node), auth_(make_authenticator(settings)),
-    http_(std::make_unique<httplib::Server>()) {
+    http_(std::make_unique<connection_server>()) {
   // Measured settings (docs/operations.md): without TCP_NODELAY every keep-alive answer
-  // waits for a delayed ACK, and the default pool starves open connections.
+  // waits for a delayed ACK, and the default pool starves open connections. Connections
+  // are read and written by http/connection.hpp (fewer system calls than cpp-httplib's).
   // Event streams leave this pool while they are open (http/stream_pool.hpp), so they
   // never take the threads that ordinary requests need.
   size_t threads = static_cast<size_t>(settings.http_threads);

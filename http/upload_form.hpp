@@ -14,16 +14,18 @@ struct upload_form {
   std::string filename;                       // the client's name for the file, raw
   bool has_file = false;
   bool too_many_parts = false;  // reading stopped after 32 parts
+  bool complete = false;        // the body ended with its closing delimiter
 };
 
 /// Receives the bytes of the file part; false stops reading the body.
 using file_sink = std::function<bool(const char* data, size_t len)>;
 
-/// Reads a multipart/form-data body through cpp-httplib's streaming `reader`: the first
-/// part named "file" goes to the sink that `open_file` returns when that part starts
-/// (nothing of it is kept in memory); every other part becomes a field. More than 32
-/// parts stop the reading (too_many_parts).
-upload_form read_upload_form(const httplib::ContentReader& reader,
+/// Reads the multipart/form-data body of `req` as it streams in through `reader`
+/// (http/multipart.hpp): the first part named "file" goes to the sink that `open_file`
+/// returns when that part starts (nothing of it is kept in memory); every other part
+/// becomes a field. More than 32 parts stop the parsing (too_many_parts); the rest of the
+/// body is then read and dropped, unless the file sink refused its bytes.
+upload_form read_upload_form(const httplib::Request& req, const httplib::ContentReader& reader,
                              const std::function<file_sink()>& open_file);
 
 /// A form field as stored: control characters become spaces, trimmed, UTF-8 checked,

@@ -32,13 +32,14 @@ void add_upload_route(router& r, actors::node& node, const authenticator& auth) 
       return send_error(res, 400, "Missing PDF file", "missing_file");
     }
     std::unique_ptr<persistence::file_storage::upload> file;
-    auto f = read_upload_form(reader, [&]() -> file_sink {
+    auto f = read_upload_form(req, reader, [&]() -> file_sink {
       file = node.files().begin(owner, limit);
       return [&](const char* data, size_t len) { return file->write(data, len) || !file->too_large(); };
     });
     if (f.too_many_parts) throw app_error(errc::invalid_input, "Too many form fields");
     if (!f.has_file) return send_error(res, 400, "Missing PDF file", "missing_file");
     if (file->too_large()) return too_large();
+    if (!f.complete) throw app_error(errc::invalid_input, "The multipart body is malformed or cut off");
     if (file->size() == 0) return send_error(res, 400, "The file is empty", "empty_file");
     if (!persistence::looks_like_pdf(file->head()))
       return send_error(res, 415, "Not a PDF file", "unsupported_media_type");

@@ -62,7 +62,12 @@ std::unique_ptr<file_storage::upload> file_storage::begin(const std::string& own
 }
 
 file_storage::upload::upload(std::string tmp_path, std::FILE* f, size_t limit)
-  : tmp_path_(std::move(tmp_path)), file_(f), limit_(limit) {}
+  : tmp_path_(std::move(tmp_path)), file_(f), limit_(limit), buffer_(256 * 1024) {
+  // The body arrives in 4 KB reads; a 256 KB buffer makes 64 times fewer write() calls
+  // (system calls, not copying, are what an upload spends its time on). The buffer is a
+  // member, so it outlives the FILE* (closed in the destructor or commit()).
+  std::setvbuf(file_, buffer_.data(), _IOFBF, buffer_.size());
+}
 
 file_storage::upload::~upload() {
   if (file_ != nullptr) std::fclose(file_);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace jobserver::persistence {
 
@@ -40,6 +41,7 @@ class file_storage {
     bool committed_ = false;
     bool failed_ = false;
     std::string head_;
+    std::vector<char> buffer_;  // the FILE*'s buffer
   };
 
   /// Starts receiving a file for `owner`, refused past `limit` bytes.

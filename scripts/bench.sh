@@ -49,6 +49,10 @@
 #             Postgres connections at the start and every minute; fails on a leak
 #             (rule: docs/operations.md). Options: --workers N (6), --warmup M,
 #               --rss-growth PCT (10), --no-write
+#   upload    the answer latency of 20 MB PDF uploads (bench/upload_latency.sh) with
+#             processor threads at PROCESSOR_NICE=0 and at the default, against
+#             sending the same 20 MB over loopback TCP into a file. Options:
+#               --uploads N (40), --idle-wait S (120), --no-write
 #
 # Env: BUILD_DIR   build directory (default build; build-bench when build is not a
 #                  Release build without sanitizers)
@@ -708,6 +712,8 @@ cmd_chaos() {
 source "$ROOT/scripts/bench.d/compare.sh"
 # shellcheck source=scripts/bench.d/soak.sh
 source "$ROOT/scripts/bench.d/soak.sh"
+# shellcheck source=scripts/bench.d/upload.sh
+source "$ROOT/scripts/bench.d/upload.sh"
 
 # ---- main ---------------------------------------------------------------------------
 usage() {
@@ -727,6 +733,7 @@ main() {
     push) source "$ROOT/scripts/bench-push.sh"; cmd_push "$@" ;;
     compare) cmd_compare "$@" ;;
     soak) cmd_soak "$@" ;;
+    upload) cmd_upload "$@" ;;
     *) log "unknown command '$cmd'"; usage ;;
   esac
 }

@@ -1,6 +1,11 @@
 #include "tests/e2e/e2e_support.hpp"
 
+#include <arpa/inet.h>
 #include <catch2/catch.hpp>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <cstdlib>
 
@@ -72,6 +77,31 @@ temp_storage::~temp_storage() { std::system(("rm -rf '" + path + "'").c_str()); 
 int run_script(const std::string& command) {
   std::string full = std::string{"cd '"} + JOBSERVER_SOURCE_DIR + "' && " + command + " >/dev/null 2>&1";
   return std::system(full.c_str());
+}
+
+int connect_to(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval tv{30, 0};  // far above any bound a test sets: a hung server shows as slow
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+void send_all(int fd, const char* data, size_t len) {
+  while (len > 0) {
+    ssize_t n = ::send(fd, data, len, MSG_NOSIGNAL);
+    if (n <= 0) return;  // the server may close early (413): read its answer anyway
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
 }
 
 }  // namespace jobserver::testing

@@ -47,6 +47,12 @@ struct temp_storage {
   std::string path;
 };
 
+/// A raw TCP connection to 127.0.0.1:port with 30 s send/receive timeouts; -1 on failure.
+int connect_to(int port);
+
+/// Sends all of `data` on a raw socket (stops quietly when the server closes early).
+void send_all(int fd, const char* data, size_t len);
+
 /// Runs a shell command from the source tree (e.g. scripts/services.sh stop-redis).
 int run_script(const std::string& command);
 

@@ -2,6 +2,11 @@
 // priority (issue 3).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "tests/e2e/e2e_support.hpp"
 
 using namespace jobserver::testing;
@@ -242,4 +247,46 @@ TEST_CASE("a job whose actor crashes is retried by its supervisor and the node k
   CHECK(s.running());
   auto after = create_job(*c, "noop");
   wait_for_status(*c, after, "completed");
+}
+
+namespace {
+
+/// The nice values of a process's threads, from /proc/<pid>/task/<tid>/stat (field 19).
+std::vector<int> thread_nice_values(pid_t pid) {
+  std::vector<int> values;
+  std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  for (auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close = stat.rfind(')');  // the thread name may hold spaces
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i)
+      if (i == 19) values.push_back(std::stoi(field));
+  }
+  return values;
+}
+
+}  // namespace
+
+TEST_CASE("a processor runs on a thread with the configured lower priority, the rest of the server does not",
+          "[engine]") {
+  service_fixture f;
+  server_process s{f, {{"PROCESSOR_NICE", "7"}}};
+  s.start();
+  auto c = s.client();
+  auto before = thread_nice_values(s.pid());
+  CHECK(std::count(before.begin(), before.end(), 7) == 0);
+  auto id = create_job(*c, "sleep", R"({"ms":3000,"steps":30})");
+  wait_for_status(*c, id, "processing");
+  bool lowered = eventually([&] {
+    auto during = thread_nice_values(s.pid());
+    return std::count(during.begin(), during.end(), 7) == 1 &&
+           std::count(during.begin(), during.end(), 0) + 1 == static_cast<long>(during.size());
+  }, std::chrono::seconds(2));
+  CHECK(lowered);
+  // The answer path is unaffected while the processor runs.
+  CHECK(call(*c, "GET", "/jobs/" + id).status == 200);
+  wait_for_status(*c, id, "completed");
 }

@@ -81,7 +81,7 @@ class upload_server final : public httplib::Server {
     }
     std::string head;
     size_t total = 0;
-    auto f = http::read_upload_form(reader, [&]() -> http::file_sink {
+    auto f = http::read_upload_form(req, reader, [&]() -> http::file_sink {
       return [&](const char* data, size_t len) {
         total += len;
         if (head.size() < 1024) head.append(data, std::min(len, 1024 - head.size()));
@@ -93,7 +93,7 @@ class upload_server final : public httplib::Server {
       require(name.size() <= 64, "field name over 64 bytes kept");
       require(value.size() <= 4096, "field value over 4096 bytes kept");
     }
-    if (f.too_many_parts || !f.has_file) {
+    if (f.too_many_parts || !f.has_file || !f.complete) {
       res.status = 400;
       return;
     }
