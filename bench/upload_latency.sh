@@ -11,16 +11,22 @@ set -euo pipefail
 url=$1 pdf=$2 n=${3:-40} dir=${4:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# A 20 MB file: the real PDF followed by padding (readers ignore bytes after %%EOF).
-cp "$pdf" "$work/big.pdf"
-size=$(stat -c %s "$work/big.pdf")
-if ((size < 20 * 1024 * 1024)); then
-  head -c $((20 * 1024 * 1024 - size)) /dev/zero >>"$work/big.pdf"
-fi
+# A 20 MB file that is still the same valid PDF: a comment line of padding goes in just
+# before the final `startxref` (after every object and the cross-reference table, so no
+# offset moves), and the file still ends with %%EOF. The server really parses it.
+python3 - "$pdf" "$work/big.pdf" <<'PY'
+import sys
+data = open(sys.argv[1], 'rb').read()
+at = data.rfind(b'startxref')
+assert at > 0, 'no startxref in ' + sys.argv[1]
+pad = max(0, 20 * 1024 * 1024 - len(data) - 2)
+open(sys.argv[2], 'wb').write(data[:at] + b'%' + b'0' * pad + b'\n' + data[at:])
+PY
 for ((i = 0; i < n; i++)); do
   curl -sS -o /dev/null -w '%{time_total} %{http_code}\n' --max-time 30 \
     -F "file=@$work/big.pdf;type=application/pdf" "$url/upload/pdf-structured" >>"$work/times"
 done
+sync  # the uploads' dirty pages must not slow the baseline's writes
 python3 - "$work/times" "$(stat -c %s "$work/big.pdf")" "$work/big.pdf" "$n" "${dir:-$work}" <<'PY'
 import os, socket, sys, threading, time
 def pct(v, p): return v[min(len(v)-1, int(round(p/100*(len(v)-1))))]
