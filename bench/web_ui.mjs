@@ -23,7 +23,7 @@ function stats(values) {
   const q = (p) => v[Math.min(v.length - 1, Math.floor(p * v.length))];
   return { median: q(0.5), p95: q(0.95), max: v[v.length - 1], n: v.length };
 }
-const ms = (x) => `${x.toFixed(1)} ms`;
+const ms = (x) => (x === undefined ? "n/a" : `${x.toFixed(1)} ms`);
 
 async function paintOf(page) {
   return page.evaluate(() => new Promise((resolve) => {
