@@ -170,7 +170,7 @@ async function main() {
     const r = stats(runLat);
     out.push('| ten sections generating | clicks | click-to-DOM latency (median / p95 / max) | requests/s while tracking |');
     out.push('|---|---|---|---|');
-    out.push(`| all ten queued (tracked by one shared poll) | ${q.n} | ${ms(q.median)} / ${ms(q.p95)} / ${ms(q.max)} | ${(queuedRequests / queuedSecs).toFixed(2)} |`);
+    out.push(`| all ten queued and tracked (SSE, or one shared poll without it) | ${q.n} | ${ms(q.median)} / ${ms(q.p95)} / ${ms(q.max)} | ${(queuedRequests / queuedSecs).toFixed(2)} |`);
     out.push(`| worker running them (LESSON_CONCURRENCY=2), ${rounds} round(s) in ${runSecs.toFixed(1)} s | ${r.n} | ${ms(r.median)} / ${ms(r.p95)} / ${ms(r.max)} | |`);
     out.push(`\nLong tasks (>50 ms) on the page during the whole run: ${longTasks}.`);
     console.log(out.join('\n'));
