@@ -54,8 +54,8 @@ class upload_server final : public httplib::Server {
  public:
   upload_server() {
     set_payload_max_length(1 << 20);
-    Post("/upload", [this](const httplib::Request& req, httplib::Response& res,
-                           const httplib::ContentReader& reader) {
+    Post("/upload", [](const httplib::Request& req, httplib::Response& res,
+                       const httplib::ContentReader& reader) {
       try {
         handle(req, res, reader);
       } catch (const app_error& e) {
