@@ -104,8 +104,8 @@ ms=$(( $(now_ms) - t0 ))
 printf '==> ctest finished (exit %d) in %d.%03ds\n' "$ctest_rc" $((ms / 1000)) $((ms % 1000))
 
 # ---- hardening (issue 9): sanitizer build and fuzzing --------------------------------
-# ASan+UBSan (SANITIZERS=1; off by default until a clean run of it is on record): the
-# whole suite again, in build-asan. A report from any process (the test
+# ASan+UBSan (SANITIZERS=1; .ci/run sets it, a plain run leaves it off): the whole suite
+# again, in build-asan. A report from any process (the test
 # binaries and every jobserver they spawn, which inherit the options) lands in $SAN_LOGS
 # and fails the run, even from a server that a test killed afterwards. No TSan stage:
 # Debian's libcaf is not instrumented (tests/sanitizers/tsan_caf_probe.cpp shows why).

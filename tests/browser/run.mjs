@@ -55,7 +55,10 @@ async function upload(env) {
   const card = page.locator('.upload-card');
   await card.waitFor();
   await eventually(async () => (await card.locator('.badge').textContent()) === 'queued', 15000, 'queued badge');
-  check((await card.locator('.upload-title').textContent()) === 'Cell biology', 'the card shows the upload title');
+  // The card opens as "Your upload" and takes the document's title from the first answer
+  // of the documents list.
+  await eventually(async () => (await card.locator('.upload-title').textContent()) === 'Cell biology', 15000,
+    'the card shows the upload title');
   check((await card.locator('.percent').textContent()) === '0%', 'a queued upload shows 0%');
   await page.evaluate(() => { window.__sameDocument = true; });
   await env.screenshot(page, 'processing');
