@@ -20,16 +20,22 @@ bool is_header_block(const char* p, size_t n) {
   return n >= 16 && std::memcmp(p, "HTTP/1.", 7) == 0 && std::memcmp(p + n - 4, "\r\n\r\n", 4) == 0;
 }
 
-void address_of(const sockaddr_storage& addr, std::string& ip, int& port) {
+/// The peer's (getpeername) or our own (getsockname) address of a socket, as text.
+void address_of(int fd, int (*name)(int, sockaddr*, socklen_t*), std::string& ip, int& port) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
   char text[INET6_ADDRSTRLEN] = "";
-  if (addr.ss_family == AF_INET) {
-    auto& a = reinterpret_cast<const sockaddr_in&>(addr);
-    ::inet_ntop(AF_INET, &a.sin_addr, text, sizeof(text));
-    port = ntohs(a.sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    auto& a = reinterpret_cast<const sockaddr_in6&>(addr);
-    ::inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof(text));
-    port = ntohs(a.sin6_port);
+  port = 0;
+  if (name(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    if (addr.ss_family == AF_INET) {
+      auto& a = reinterpret_cast<const sockaddr_in&>(addr);
+      ::inet_ntop(AF_INET, &a.sin_addr, text, sizeof(text));
+      port = ntohs(a.sin_port);
+    } else if (addr.ss_family == AF_INET6) {
+      auto& a = reinterpret_cast<const sockaddr_in6&>(addr);
+      ::inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof(text));
+      port = ntohs(a.sin6_port);
+    }
   }
   ip = text;
 }
@@ -166,19 +172,11 @@ void connection_stream::linger() const {
 }
 
 void connection_stream::get_remote_ip_and_port(std::string& ip, int& port) const {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof(addr);
-  ip.clear();
-  port = 0;
-  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) address_of(addr, ip, port);
+  address_of(fd_, ::getpeername, ip, port);
 }
 
 void connection_stream::get_local_ip_and_port(std::string& ip, int& port) const {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof(addr);
-  ip.clear();
-  port = 0;
-  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) address_of(addr, ip, port);
+  address_of(fd_, ::getsockname, ip, port);
 }
 
 bool connection_server::process_and_close_socket(socket_t sock) {
