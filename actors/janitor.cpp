@@ -150,6 +150,7 @@ void retain(self_ptr self) {
         if (auto q = st.rt->queues.find(type); q != st.rt->queues.end()) q->second.forget(*st.redis, id);
       }
       st.rt->cache->erase(*st.redis, ids);
+      for (const auto& id : ids) st.rt->memory->invalidate(id);
       total += gone.size();
       if (gone.size() < 1000) break;
     }

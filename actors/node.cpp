@@ -76,7 +76,8 @@ void node::start() {
     auto* hub = &impl_->hub;
     impl_->subscriber = std::make_unique<event_subscriber>(
         rt->redis_options, rt->events->channel(),
-        [hub](const std::string& m) { hub->deliver(m); }, [hub] { hub->resync_all(); });
+        [hub](const std::string& m) { hub->deliver(m); }, [hub] { hub->resync_all(); },
+        rt->memory.get(), rt->cache->key_prefix());
     impl_->subscriber->start();
   }
   logger("node")->info("node {} started; job types:{}", impl_->rt->node_id, [&] {
@@ -165,23 +166,45 @@ std::vector<std::string> node::create_jobs(std::vector<new_job> jobs) {
 
 std::vector<std::string> node::jobs_json(const std::string& owner,
                                          const std::vector<std::string>& ids) {
-  std::vector<std::optional<std::string>> cached(ids.size());
-  try {
-    cached = impl_->rt->cache->read(impl_->thread_redis(), owner, ids);
-  } catch (const app_error&) {
-    // Redis down: the answers come from Postgres.
+  auto& memory = *impl_->rt->memory;
+  // `known[i]`: the JSON, "" for someone else's job, nullopt when still to be looked up.
+  std::vector<std::optional<std::string>> known(ids.size());
+  std::vector<std::string> to_read;
+  std::vector<size_t> read_at;
+  std::vector<uint64_t> tickets;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (auto e = memory.get(ids[i])) {
+      known[i] = e->owner == owner ? std::move(e->json) : std::string{};
+    } else {
+      tickets.push_back(memory.begin_fill(ids[i]));  // before the read, see status_memory
+      to_read.push_back(ids[i]);
+      read_at.push_back(i);
+    }
+  }
+  if (!to_read.empty()) {
+    try {
+      auto entries = impl_->rt->cache->read_entries(impl_->thread_redis(), to_read);
+      for (size_t k = 0; k < entries.size(); ++k) {
+        auto& e = entries[k];
+        if (!e) continue;
+        known[read_at[k]] = e->first == owner ? e->second : std::string{};
+        memory.fill(to_read[k], tickets[k], std::move(e->first), std::move(e->second));
+      }
+    } catch (const app_error&) {
+      // Redis down: the answers come from Postgres.
+    }
   }
   std::vector<std::string> missing;
   for (size_t i = 0; i < ids.size(); ++i)
-    if (!cached[i]) missing.push_back(ids[i]);
+    if (!known[i]) missing.push_back(ids[i]);
   std::map<std::string, std::string> from_db;
   if (!missing.empty())
     for (const auto& row : impl_->rt->store->find_many(owner, missing))
       from_db[row.id] = to_api_json(row);
   std::vector<std::string> out;
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (cached[i]) {
-      if (!cached[i]->empty()) out.push_back(std::move(*cached[i]));
+    if (known[i]) {
+      if (!known[i]->empty()) out.push_back(std::move(*known[i]));
     } else if (auto f = from_db.find(ids[i]); f != from_db.end()) {
       out.push_back(f->second);
     }

@@ -11,6 +11,7 @@
 #include "persistence/job_events.hpp"
 #include "persistence/job_store.hpp"
 #include "persistence/lesson_store.hpp"
+#include "persistence/status_memory.hpp"
 
 namespace jobserver::actors {
 
@@ -92,6 +93,8 @@ class node {
   // Job events for Server-Sent Events (node_events.cpp). One subscriber connection per
   // node carries every node's events (Redis pub/sub) into `events()`.
   persistence::event_hub& events();
+  /// The statuses kept in memory for reads (jobs_json), for metrics.
+  const persistence::status_memory& statuses_in_memory() const;
   /// The job's last event number and its kept events.
   persistence::event_log event_log(const std::string& id);
   /// As job_json, through the node's shared Redis connections (long-lived stream threads

@@ -66,6 +66,7 @@ bool node::delete_document(const std::string& owner, const std::string& id) {
   } catch (const app_error&) {
     // Redis down: the status entries expire with retention.
   }
+  for (const auto& job : uploads) impl_->rt->memory->invalidate(job);
   impl_->rt->files->remove(doc ? doc->storage_path : impl_->rt->files->relative_path(owner, id));
   logger("content")->info("document {} deleted by {}", id, owner);
   return true;

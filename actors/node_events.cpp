@@ -7,6 +7,8 @@ namespace jobserver::actors {
 
 event_hub& node::events() { return impl_->hub; }
 
+const status_memory& node::statuses_in_memory() const { return *impl_->rt->memory; }
+
 event_log node::event_log(const std::string& id) {
   return impl_->reads.with([&](redis_client& r) { return impl_->rt->events->read(r, id); });
 }

@@ -15,6 +15,8 @@ namespace jobserver::actors {
 using namespace persistence;
 
 inline constexpr auto request_timeout = std::chrono::seconds(10);
+/// However it was filled, an in-memory status is asked of Redis again after this long.
+inline constexpr auto status_memory_ttl = std::chrono::seconds(5);
 
 struct node_config : caf::actor_system_config {
   explicit node_config(const config::settings& s) {
@@ -46,6 +48,8 @@ inline std::shared_ptr<runtime> make_runtime(const config::settings& s) {
   rt->engine_db = std::make_unique<database>(engine);
   rt->store = std::make_unique<job_store>(*rt->db, *rt->engine_db);
   rt->cache = std::make_unique<status_cache>(s.redis_prefix, s.job_retention_hours);
+  rt->memory = std::make_unique<status_memory>(static_cast<size_t>(s.status_memory_entries),
+                                               status_memory_ttl);
   rt->events = std::make_unique<job_events>(s.redis_prefix, s.job_retention_hours);
   rt->content = std::make_unique<content_store>(*rt->db);
   rt->files = std::make_unique<file_storage>(s.storage_dir);

@@ -21,6 +21,7 @@
 #include "persistence/job_store.hpp"
 #include "persistence/redis.hpp"
 #include "persistence/status_cache.hpp"
+#include "persistence/status_memory.hpp"
 
 namespace jobserver::actors {
 
@@ -56,6 +57,7 @@ struct runtime {
   std::unique_ptr<persistence::database> engine_db;  // the engine's own writes
   std::unique_ptr<persistence::job_store> store;
   std::unique_ptr<persistence::status_cache> cache;
+  std::unique_ptr<persistence::status_memory> memory;  // recent statuses, kept right by Redis
   std::unique_ptr<persistence::job_events> events;  // SSE events through Redis pub/sub
   std::unique_ptr<persistence::content_store> content;
   std::unique_ptr<persistence::file_storage> files;

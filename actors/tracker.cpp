@@ -139,6 +139,9 @@ void write_cache(self_ptr self, const std::vector<job_row>& rows) {
     for (const auto& r : rows) st.cache_backlog[r.id] = r;
     arm_timer(self, std::chrono::milliseconds(1000));
   }
+  // A request on this node that follows the change must not be answered from memory
+  // before Redis' own invalidation arrives.
+  for (const auto& r : rows) st.rt->memory->invalidate(r.id);
 }
 
 /// Tells the queue how runs ended (one round trip per job type); returns the runs that

@@ -101,6 +101,10 @@ const std::vector<option>& options() {
               &s::sse_heartbeat_ms, 10, 3600000),
       int_opt("SSE_MAX_STREAMS", "open event streams per node (beyond: 503)",
               &s::sse_max_streams, 1, 100000),
+      int_opt("STATUS_MEMORY_ENTRIES",
+              "job statuses kept in memory for GET /jobs/:id and polls, kept current by "
+              "Redis key tracking (0 = off)",
+              &s::status_memory_entries, 0, 10000000),
       choice_opt("AUTH_MODE", "dev (X-User-ID header) or jwt (Bearer token)", &s::auth_mode,
                  {"dev", "jwt"}),
       text_opt("AUTH_JWT_SECRET", "HS256 secret for AUTH_MODE=jwt", &s::auth_jwt_secret, true),

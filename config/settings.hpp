@@ -29,6 +29,7 @@ struct settings {
   int http_threads = 128;
   int sse_heartbeat_ms = 15000;  // comment line on idle event streams
   int sse_max_streams = 10000;   // open event streams per node (each holds a thread)
+  int status_memory_entries = 50000;  // job statuses kept in memory for reads (0 = off)
 
   // Auth.
   std::string auth_mode = "dev";  // dev | jwt

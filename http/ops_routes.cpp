@@ -23,6 +23,20 @@ void refresh_gauges(actors::node& node, const std::function<int()>& cluster_memb
       .set(static_cast<double>(node.events().open_streams()));
   reg.get_gauge("jobserver_cluster_members", "Nodes in the cluster as this node sees it")
       .set(cluster_members ? cluster_members() : 1);
+  const auto& memory = node.statuses_in_memory();
+  reg.get_gauge("jobserver_status_memory_entries", "Job statuses held in memory for reads")
+      .set(static_cast<double>(memory.size()));
+  reg.get_gauge("jobserver_status_memory_enabled",
+                "1 while Redis key tracking keeps the in-memory statuses current, else 0")
+      .set(memory.enabled() ? 1 : 0);
+  // Counters from the totals the cache keeps: add what came since the last scrape.
+  auto catch_up = [&](const char* name, const char* help, uint64_t total) {
+    auto& c = reg.get_counter(name, help);
+    if (static_cast<double>(total) > c.value()) c.inc(static_cast<double>(total) - c.value());
+  };
+  catch_up("jobserver_status_memory_hits_total", "Status reads answered from memory", memory.hits());
+  catch_up("jobserver_status_memory_misses_total", "Status reads that went to Redis",
+           memory.misses());
   if (!ready.postgres) return;
   try {
     // Every type this node knows starts at 0, so a drained queue reads 0, not absent.

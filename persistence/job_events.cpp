@@ -7,6 +7,7 @@
 
 #include "config/errors.hpp"
 #include "config/log.hpp"
+#include "persistence/status_memory.hpp"
 
 namespace jobserver::persistence {
 namespace {
@@ -119,11 +120,48 @@ bool job_events::parse_message(const std::string& message, job_event& out) {
 
 // ---- subscriber -----------------------------------------------------------------------
 
+namespace {
+constexpr const char* invalidation_channel = "__redis__:invalidate";
+
+bool is_string(const redisReply* r, const char* s) {
+  return r != nullptr && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) &&
+         std::string(r->str, r->len) == s;
+}
+}  // namespace
+
 event_subscriber::event_subscriber(redis_options opts, std::string channel,
                                    std::function<void(const std::string&)> on_message,
-                                   std::function<void()> on_resync)
+                                   std::function<void()> on_resync, status_memory* memory,
+                                   std::string tracked_prefix)
   : opts_(std::move(opts)), channel_(std::move(channel)), on_message_(std::move(on_message)),
-    on_resync_(std::move(on_resync)) {}
+    on_resync_(std::move(on_resync)), memory_(memory), tracked_prefix_(std::move(tracked_prefix)) {}
+
+bool event_subscriber::start_tracking(redisContext* c) {
+  auto* id = static_cast<redisReply*>(redisCommand(c, "CLIENT ID"));
+  bool ok = id != nullptr && id->type == REDIS_REPLY_INTEGER;
+  if (ok) {
+    auto own = std::to_string(id->integer);
+    auto* r = static_cast<redisReply*>(redisCommand(c, "CLIENT TRACKING ON REDIRECT %s BCAST PREFIX %b",
+                                                    own.c_str(), tracked_prefix_.data(),
+                                                    tracked_prefix_.size()));
+    ok = is_string(r, "OK");
+    if (r != nullptr) freeReplyObject(r);
+  }
+  if (id != nullptr) freeReplyObject(id);
+  return ok;
+}
+
+void event_subscriber::invalidated(const redisReply& keys) {
+  if (keys.type != REDIS_REPLY_ARRAY) {  // nil: the whole database was flushed
+    memory_->invalidate_all();
+    return;
+  }
+  for (size_t i = 0; i < keys.elements; ++i) {
+    const auto* k = keys.element[i];
+    if (k->type != REDIS_REPLY_STRING || k->len <= tracked_prefix_.size()) continue;
+    memory_->invalidate(std::string(k->str + tracked_prefix_.size(), k->len - tracked_prefix_.size()));
+  }
+}
 
 event_subscriber::~event_subscriber() { stop(); }
 
@@ -167,8 +205,19 @@ void event_subscriber::run() {
       }
     }
     if (ok) {
+      // Named after its channel, so an operator finds it in CLIENT LIST (errors ignored).
+      auto* r = static_cast<redisReply*>(redisCommand(c, "CLIENT SETNAME %b", channel_.data(), channel_.size()));
+      if (r != nullptr) freeReplyObject(r);
+    }
+    bool tracking = false;
+    if (ok && memory_ != nullptr) {
+      tracking = start_tracking(c);
+      if (!tracking) log->warn("Redis refused key tracking (CLIENT TRACKING); job statuses are not kept in memory");
+    }
+    if (ok) {
       auto* r = static_cast<redisReply*>(
-          redisCommand(c, "SUBSCRIBE %b", channel_.data(), channel_.size()));
+          tracking ? redisCommand(c, "SUBSCRIBE %b %s", channel_.data(), channel_.size(), invalidation_channel)
+                   : redisCommand(c, "SUBSCRIBE %b", channel_.data(), channel_.size()));
       ok = r != nullptr && r->type == REDIS_REPLY_ARRAY;
       if (r != nullptr) freeReplyObject(r);
     }
@@ -181,6 +230,8 @@ void event_subscriber::run() {
       continue;
     }
     connected_ = true;
+    // From here on every write to a tracked key is reported on this connection.
+    if (tracking) memory_->set_enabled(true);
     backoff = std::chrono::milliseconds(100);
     if (ever_connected) {
       log->info("event subscriber reconnected; streams catch up from the event logs");
@@ -192,9 +243,12 @@ void event_subscriber::run() {
       if (redisGetReplyFromReader(c, &raw) != REDIS_OK) break;
       if (raw != nullptr) {
         auto* r = static_cast<redisReply*>(raw);
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[2]->type == REDIS_REPLY_STRING &&
-            std::string(r->element[0]->str, r->element[0]->len) == "message")
-          on_message_(std::string(r->element[2]->str, r->element[2]->len));
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && is_string(r->element[0], "message")) {
+          if (tracking && is_string(r->element[1], invalidation_channel))
+            invalidated(*r->element[2]);
+          else if (r->element[2]->type == REDIS_REPLY_STRING)
+            on_message_(std::string(r->element[2]->str, r->element[2]->len));
+        }
         freeReplyObject(r);
         continue;
       }
@@ -203,6 +257,8 @@ void event_subscriber::run() {
       if (n < 0 && errno != EINTR) break;
       if (n > 0 && redisBufferRead(c) != REDIS_OK) break;
     }
+    // Invalidations may be missed from now on.
+    if (tracking) memory_->set_enabled(false);
     if (!stop_) fail("lost the Redis connection");
     else redisFree(c);
   }

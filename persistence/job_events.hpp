@@ -15,6 +15,9 @@
 #include "persistence/job.hpp"
 #include "persistence/redis.hpp"
 
+struct redisContext;
+struct redisReply;
+
 namespace jobserver::persistence {
 
 /// One event of a job, as Server-Sent Events carry it: `progress` (the job's JSON after a
@@ -70,14 +73,22 @@ class job_events {
   int keep_;
 };
 
+class status_memory;
+
 /// The one subscriber connection of a node: a thread that reads `channel` and hands
 /// every message to `on_message`; when Redis goes away it reconnects (with backoff) and
 /// then calls `on_resync`, because messages published meanwhile were lost.
+///
+/// With a `memory`, the same connection also asks Redis to track every key that starts
+/// with `tracked_prefix` (`CLIENT TRACKING ... BCAST`, invalidations redirected to
+/// itself) and drops the matching entries of `memory` as Redis reports writes to them;
+/// `memory` is enabled only while that tracking is in place.
 class event_subscriber {
  public:
   event_subscriber(redis_options opts, std::string channel,
                    std::function<void(const std::string&)> on_message,
-                   std::function<void()> on_resync);
+                   std::function<void()> on_resync, status_memory* memory = nullptr,
+                   std::string tracked_prefix = {});
   ~event_subscriber();
   void start();
   void stop();
@@ -85,11 +96,16 @@ class event_subscriber {
 
  private:
   void run();
+  /// CLIENT TRACKING on the subscriber's own connection; false when Redis refuses it.
+  bool start_tracking(redisContext* c);
+  void invalidated(const redisReply& keys);
 
   redis_options opts_;
   std::string channel_;
   std::function<void(const std::string&)> on_message_;
   std::function<void()> on_resync_;
+  status_memory* memory_;
+  std::string tracked_prefix_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
   std::thread thread_;

@@ -34,22 +34,31 @@ void status_cache::erase(redis_client& redis, const std::vector<std::string>& id
   redis.command(cmd);
 }
 
-std::vector<std::optional<std::string>> status_cache::read(
-    redis_client& redis, const std::string& owner, const std::vector<std::string>& ids) const {
+std::vector<std::optional<std::pair<std::string, std::string>>> status_cache::read_entries(
+    redis_client& redis, const std::vector<std::string>& ids) const {
   std::vector<std::vector<std::string>> cmds;
   cmds.reserve(ids.size());
   for (const auto& id : ids) cmds.push_back({"HMGET", key(id), "owner", "json"});
   auto replies = redis.pipeline(cmds);
+  std::vector<std::optional<std::pair<std::string, std::string>>> out;
+  out.reserve(ids.size());
+  for (auto& r : replies) {
+    if (r.elements.size() != 2 || r.elements[0].is_nil() || r.elements[1].is_nil())
+      out.emplace_back(std::nullopt);
+    else
+      out.emplace_back(std::make_pair(std::move(r.elements[0].str), std::move(r.elements[1].str)));
+  }
+  return out;
+}
+
+std::vector<std::optional<std::string>> status_cache::read(
+    redis_client& redis, const std::string& owner, const std::vector<std::string>& ids) const {
   std::vector<std::optional<std::string>> out;
   out.reserve(ids.size());
-  for (const auto& r : replies) {
-    if (r.elements.size() != 2 || r.elements[0].is_nil() || r.elements[1].is_nil()) {
-      out.emplace_back(std::nullopt);
-    } else if (r.elements[0].str != owner) {
-      out.emplace_back(std::string{});
-    } else {
-      out.emplace_back(r.elements[1].str);
-    }
+  for (auto& e : read_entries(redis, ids)) {
+    if (!e) out.emplace_back(std::nullopt);
+    else if (e->first != owner) out.emplace_back(std::string{});
+    else out.emplace_back(std::move(e->second));
   }
   return out;
 }

@@ -26,8 +26,13 @@ class status_cache {
   /// no entry (the caller asks Postgres) and "" where the job is someone else's.
   std::vector<std::optional<std::string>> read(redis_client& redis, const std::string& owner,
                                                const std::vector<std::string>& ids) const;
+  /// The owner and JSON of each job, in `ids` order; nullopt where there is no entry.
+  std::vector<std::optional<std::pair<std::string, std::string>>> read_entries(
+      redis_client& redis, const std::vector<std::string>& ids) const;
+  /// What every key of this cache starts with (for Redis key tracking).
+  std::string key_prefix() const { return prefix_ + ":job:"; }
 
-  std::string key(const std::string& id) const { return prefix_ + ":job:" + id; }
+  std::string key(const std::string& id) const { return key_prefix() + id; }
 
  private:
   std::string prefix_;
