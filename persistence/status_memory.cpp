@@ -1,6 +1,7 @@
 #include "persistence/status_memory.hpp"
 
 #include <functional>
+#include <iterator>
 
 namespace jobserver::persistence {
 
@@ -29,14 +30,21 @@ uint64_t status_memory::begin_fill(const std::string& id) {
   auto ticket = next_ticket_.fetch_add(1, std::memory_order_relaxed);
   auto& sh = shard_of(id);
   std::lock_guard<std::mutex> guard{sh.mutex};
+  auto now = clock::now();
   auto i = sh.slots.find(id);
   if (i == sh.slots.end()) {
-    // Full: make room by dropping one entry (which one does not matter much: a popular
-    // status comes back on its next read).
+    // Entries past their time are of no use: sweep them now and then, and whenever the
+    // shard is full, so memory follows what was read lately, not what was ever read.
+    if (++sh.inserts % 256 == 0 || sh.slots.size() >= per_shard_) {
+      for (auto k = sh.slots.begin(); k != sh.slots.end();)
+        k = now - k->second.stored >= ttl_ ? sh.slots.erase(k) : std::next(k);
+    }
+    // Still full: drop any one entry (a popular status comes back on its next read).
     if (sh.slots.size() >= per_shard_) sh.slots.erase(sh.slots.begin());
     i = sh.slots.emplace(id, slot{}).first;
   }
   i->second.ticket = ticket;  // a later reader's ticket replaces an earlier one's
+  i->second.stored = now;
   return ticket;
 }
 

@@ -33,7 +33,7 @@ class status_memory {
     std::string json;
   };
 
-  /// `capacity` 0 turns it off.
+  /// `capacity` 0 turns it off. Entries older than `ttl` are neither answered nor kept.
   status_memory(size_t capacity, std::chrono::milliseconds ttl);
 
   /// The entry of `id`, when there is a current one.
@@ -57,12 +57,13 @@ class status_memory {
   using clock = std::chrono::steady_clock;
   struct slot {
     uint64_t ticket = 0;  // != 0 while a fill is pending
-    clock::time_point stored{};
+    clock::time_point stored{};  // when filled (or, while pending, when the read began)
     entry value;
   };
   struct shard {
     mutable std::mutex mutex;
     std::unordered_map<std::string, slot> slots;
+    uint64_t inserts = 0;
   };
   static constexpr size_t shard_count = 16;
 

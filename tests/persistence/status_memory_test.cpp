@@ -147,3 +147,12 @@ TEST_CASE("when the subscriber loses its connection the memory is emptied and us
   CHECK(m.get("j2"));
   sub.stop();
 }
+
+TEST_CASE("entries past their time are swept out instead of filling the memory to capacity",
+          "[status_memory]") {
+  status_memory m{100000, 0ms};
+  m.set_enabled(true);
+  for (int i = 0; i < 20000; ++i) read_into(m, "job-" + std::to_string(i));
+  // Every entry expired at once; each shard keeps at most the ones since its last sweep.
+  CHECK(m.size() < 16 * 256);
+}
