@@ -33,6 +33,11 @@ struct node_config : caf::actor_system_config {
     // Blocking work runs in detached actors; the scheduler only runs quick handlers.
     set("scheduler.max-threads", size_t{2});
     set("logger.verbosity", caf::atom("quiet"));
+    // An idle worker spins briefly, then sleeps on its condition variable (woken by the
+    // next message). CAF's default puts 500 polls with 50 us sleeps in between: under a
+    // steady trickle of messages that is ~20,000 wake-ups a second per worker, about a
+    // quarter of the server's CPU in the end-to-end benchmark (bench/RESULTS.md).
+    set("work-stealing.moderate-poll-attempts", size_t{0});
   }
 };
 
