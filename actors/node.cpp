@@ -77,7 +77,8 @@ void node::start() {
     impl_->subscriber = std::make_unique<event_subscriber>(
         rt->redis_options, rt->events->channel(),
         [hub](const std::string& m) { hub->deliver(m); }, [hub] { hub->resync_all(); },
-        rt->memory.get(), rt->cache->key_prefix());
+        rt->settings.status_memory_entries > 0 ? rt->memory.get() : nullptr,
+        rt->cache->key_prefix());
     impl_->subscriber->start();
   }
   logger("node")->info("node {} started; job types:{}", impl_->rt->node_id, [&] {

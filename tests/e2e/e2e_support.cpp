@@ -26,6 +26,12 @@ answer call(httplib::Client& c, const std::string& method, const std::string& pa
   return a;
 }
 
+double metric(const std::string& text, const std::string& series) {
+  auto p = text.find("\n" + series + " ");
+  if (p == std::string::npos) return -1;
+  return std::stod(text.substr(p + series.size() + 2));
+}
+
 std::string create_job(httplib::Client& c, const std::string& type, const std::string& data,
                        const std::string& user, int priority) {
   auto a = call(c, "POST", "/jobs",

@@ -32,6 +32,10 @@ answer wait_for_status(httplib::Client& c, const std::string& id, const std::str
                        const std::string& user = "user-a",
                        std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
+/// The value of one metric line of `/metrics` text (name and labels exactly as
+/// rendered); -1 when absent.
+double metric(const std::string& text, const std::string& series);
+
 /// The row count of `jobs` in the fixture's schema (all owners).
 long count_jobs(service_fixture& f);
 

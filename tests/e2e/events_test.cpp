@@ -37,12 +37,6 @@ int proc_count(pid_t pid, const char* what) {
   return n;
 }
 
-/// The value of one metric line (name and labels exactly as rendered); -1 when absent.
-double metric(const std::string& text, const std::string& series) {
-  auto p = text.find("\n" + series + " ");
-  if (p == std::string::npos) return -1;
-  return std::stod(text.substr(p + series.size() + 2));
-}
 
 }  // namespace
 

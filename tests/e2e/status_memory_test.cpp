@@ -21,11 +21,6 @@ int priority_of(const answer& a) {
   return a.body.IsObject() && a.body.HasMember("priority") ? a.body["priority"].GetInt() : -1;
 }
 
-double metric_value(const std::string& text, const std::string& name) {
-  auto p = text.find("\n" + name + " ");
-  return p == std::string::npos ? -1 : std::stod(text.substr(p + name.size() + 2));
-}
-
 }  // namespace
 
 TEST_CASE("reads answer what another node wrote to Redis, not the copy held in memory",
@@ -52,8 +47,8 @@ TEST_CASE("reads answer what another node wrote to Redis, not the copy held in m
   CHECK(eventually([&] { return priority_of(get_job(*c, id)) == 5; }, 2s));
 
   auto metrics = call(*c, "GET", "/metrics").raw;
-  CHECK(metric_value(metrics, "jobserver_status_memory_enabled") == 1);
-  CHECK(metric_value(metrics, "jobserver_status_memory_hits_total") >= 2);
+  CHECK(metric(metrics, "jobserver_status_memory_enabled") == 1);
+  CHECK(metric(metrics, "jobserver_status_memory_hits_total") >= 2);
 }
 
 TEST_CASE("a job held in memory is still 404 for another user, through GET and poll",
@@ -100,5 +95,5 @@ TEST_CASE("with STATUS_MEMORY_ENTRIES=0 every read goes to Redis", "[api][status
   get_job(*c, id);
   f.redis->command({"HSET", f.prefix + ":job:" + id, "json", with_priority(done.raw, 9)});
   CHECK(priority_of(get_job(*c, id)) == 9);  // at once: nothing in between
-  CHECK(metric_value(call(*c, "GET", "/metrics").raw, "jobserver_status_memory_hits_total") <= 0);
+  CHECK(metric(call(*c, "GET", "/metrics").raw, "jobserver_status_memory_hits_total") <= 0);
 }
