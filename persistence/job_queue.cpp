@@ -30,6 +30,16 @@ local function next_token()
   redis.call('SET', base .. ':seq', fmt(tok))
   return tok
 end
+-- Tokens for a batch: the first from next_token, the rest counted up from it in the
+-- script, and :seq written once at the end (finish_tokens). Still strictly increasing.
+local batch_token = nil
+local function take_token()
+  if batch_token then batch_token = batch_token + 1 else batch_token = next_token() end
+  return batch_token
+end
+local function finish_tokens()
+  if batch_token then redis.call('SET', base .. ':seq', fmt(batch_token)) end
+end
 local function push(id, front)
   local m = base .. ':m:' .. id
   local owner = redis.call('HGET', m, 'owner')
@@ -125,7 +135,7 @@ for _, p in ipairs(prios) do
       idle = 0
       local m = base .. ':m:' .. id
       if redis.call('EXISTS', m) == 1 then
-        local tok = next_token()
+        local tok = take_token()
         local attempts = redis.call('HINCRBY', m, 'attempts', 1)
         redis.call('HSET', m, 'state', 'active', 'node', node, 'token', fmt(tok))
         redis.call('HINCRBY', base .. ':run', user, 1)
@@ -140,6 +150,7 @@ for _, p in ipairs(prios) do
   if redis.call('LLEN', ring) == 0 then redis.call('ZREM', base .. ':prio', p) end
   if #out >= n then break end
 end
+finish_tokens()
 return out
 )lua";
 
@@ -160,14 +171,22 @@ end
 return out
 )lua";
 
-// ARGV: id token
+// ARGV: id token id token ...  One call settles a whole batch; 1 per id whose token held.
 constexpr const char* ack_lua = R"lua(
-local m = base .. ':m:' .. ARGV[1]
-if redis.call('HGET', m, 'token') ~= ARGV[2] then return 0 end
-release(ARGV[1], m)
-unqueue(ARGV[1], m)
-redis.call('DEL', m)
-return 1
+local out = {}
+for i = 1, #ARGV, 2 do
+  local id = ARGV[i]
+  local m = base .. ':m:' .. id
+  if redis.call('HGET', m, 'token') == ARGV[i + 1] then
+    release(id, m)
+    unqueue(id, m)
+    redis.call('DEL', m)
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
 )lua";
 
 // ARGV: id token delay_ms
@@ -338,35 +357,48 @@ std::vector<lease_state> job_queue::heartbeat(
 
 std::vector<bool> job_queue::settle(redis_client& redis,
                                     const std::vector<settlement>& runs) const {
-  std::vector<std::vector<std::string>> acks, retries;
-  std::vector<size_t> ack_at, retry_at;
+  std::vector<bool> out(runs.size(), false);
+  // Acks: one script call per chunk of the batch. Retries (rare): one call each, pipelined.
+  constexpr size_t chunk = 500;
+  std::vector<std::string> acks;
+  std::vector<size_t> ack_at;
+  auto flush_acks = [&] {
+    if (ack_at.empty()) return;
+    auto reply = run(redis, s_ack(), base_, acks);
+    for (size_t k = 0; k < ack_at.size() && k < reply.elements.size(); ++k)
+      out[ack_at[k]] = reply.elements[k].integer == 1;
+    acks.clear();
+    ack_at.clear();
+  };
+  std::vector<std::vector<std::string>> retries;
+  std::vector<size_t> retry_at;
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& r = runs[i];
     if (r.retry) {
       retries.push_back({base_, r.id, std::to_string(r.token), std::to_string(r.delay_ms)});
       retry_at.push_back(i);
     } else {
-      acks.push_back({base_, r.id, std::to_string(r.token)});
+      acks.push_back(r.id);
+      acks.push_back(std::to_string(r.token));
       ack_at.push_back(i);
+      if (ack_at.size() == chunk) flush_acks();
     }
   }
-  std::vector<bool> out(runs.size(), false);
-  auto apply = [&](const script& s, const auto& args, const std::vector<size_t>& at) {
-    if (args.empty()) return;
-    auto replies = redis.eval_many(s.source, s.sha, args, 1);
+  flush_acks();
+  if (!retries.empty()) {
+    auto replies = redis.eval_many(s_retry().source, s_retry().sha, retries, 1);
     for (size_t k = 0; k < replies.size(); ++k) {
       if (replies[k].type == redis_reply::kind::error)
         throw app_error(errc::unavailable, "queue script failed: " + replies[k].str, true);
-      out[at[k]] = replies[k].integer == 1;
+      out[retry_at[k]] = replies[k].integer == 1;
     }
-  };
-  apply(s_ack(), acks, ack_at);
-  apply(s_retry(), retries, retry_at);
+  }
   return out;
 }
 
 bool job_queue::ack(redis_client& redis, const std::string& id, int64_t token) const {
-  return run(redis, s_ack(), base_, {id, std::to_string(token)}).integer == 1;
+  auto reply = run(redis, s_ack(), base_, {id, std::to_string(token)});
+  return !reply.elements.empty() && reply.elements[0].integer == 1;
 }
 
 bool job_queue::retry_later(redis_client& redis, const std::string& id, int64_t token,

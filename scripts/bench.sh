@@ -8,7 +8,9 @@
 #             GET answer as the baseline. Options:
 #               --jobs N          noop jobs created in the throughput phase (20000)
 #               --clients N       client threads of the throughput phase (32)
-#               --concurrency N   the server's TEST_JOB_CONCURRENCY (64)
+#               --concurrency N   the server's TEST_JOB_CONCURRENCY (256: noop jobs cost
+#                                 nothing to hold, and the tracker's batches grow with
+#                                 the jobs in flight; bench/RESULTS.md has a sweep)
 #               --seed N          completed jobs that wrk reads (1000)
 #               --duration S      seconds of each wrk run (10)
 #               --connections N   wrk connections (64)
@@ -35,12 +37,12 @@
 #             (scripts/bench-push.sh, bench/sse_bench). Options: --streams N (1000),
 #             --duration S, --connections N, --latency-jobs N, --steps N, --no-write
 #   compare   jobserver against the original Node stack (bench/baselines/node-bull:
-#             Express + Bull + pg, worker concurrency 1 and 8) and nginx, on the same
+#             Express + Bull + pg, worker concurrency 1, 8 and 256) and nginx, on the same
 #             Postgres and Redis with the same client and load: end-to-end noop
 #             throughput, wrk GET /jobs/:id and POST /jobs/poll, peak RSS (VmHWM).
 #             Installs nginx, Node and the baseline's npm packages when missing.
-#             Options: --jobs N (10000), --clients N (32), --concurrency N (64),
-#               --node-concurrency "1 8", --seed N (1000), --duration S (10),
+#             Options: --jobs N (10000), --clients N (32), --concurrency N (256),
+#               --node-concurrency "1 8 256", --seed N (1000), --duration S (10),
 #               --connections N (64), --warmup S (5), --rounds N (1), --idle-wait S (60),
 #               --no-write
 #   soak MINUTES  mixed load for MINUTES (uploads of bench/soak/notes.pdf, lesson
@@ -53,6 +55,11 @@
 #             processor threads at PROCESSOR_NICE=0 and at the default, against
 #             sending the same 20 MB over loopback TCP into a file. Options:
 #               --uploads N (40), --idle-wait S (120), --no-write
+#   indexes   the end-to-end noop run with the indexes of jobs as built against the same
+#             schema with the former single-column indexes (owner_id, status, type,
+#             created_at) added back, in alternating rounds (scripts/bench.d/indexes.sh).
+#             Options: --rounds N (3), --jobs N (20000), --concurrency N (256),
+#               --idle-wait S (120), --no-write
 #
 # Env: BUILD_DIR   build directory (default build; build-bench when build is not a
 #                  Release build without sanitizers)
@@ -416,7 +423,7 @@ E2E="" GET="" HEALTH="" POLL="" STATIC="" GET_BYTES="" FAILURES=()
 
 engine_options() {
   JOBS=20000 CLIENTS=32 SEED=1000 DURATION=10 CONNECTIONS=64 WARMUP=2 IDLE_WAIT=120 WRITE=1
-  CONCURRENCY=64
+  CONCURRENCY=256
   while (($#)); do
     case $1 in
       --jobs) JOBS=$2; shift 2 ;;
@@ -714,6 +721,8 @@ source "$ROOT/scripts/bench.d/compare.sh"
 source "$ROOT/scripts/bench.d/soak.sh"
 # shellcheck source=scripts/bench.d/upload.sh
 source "$ROOT/scripts/bench.d/upload.sh"
+# shellcheck source=scripts/bench.d/indexes.sh
+source "$ROOT/scripts/bench.d/indexes.sh"
 
 # ---- main ---------------------------------------------------------------------------
 usage() {
@@ -734,6 +743,7 @@ main() {
     compare) cmd_compare "$@" ;;
     soak) cmd_soak "$@" ;;
     upload) cmd_upload "$@" ;;
+    indexes) cmd_indexes "$@" ;;
     *) log "unknown command '$cmd'"; usage ;;
   esac
 }

@@ -76,6 +76,19 @@ std::vector<std::string> ids_of(const std::vector<job_row>& rows) {
 
 }  // namespace
 
+TEST_CASE("make_uuid gives distinct version 4 ids in lower-case canonical form", "[job]") {
+  std::set<std::string> seen;
+  for (int i = 0; i < 10000; ++i) {
+    auto id = make_uuid();
+    REQUIRE(jobserver::persistence::is_uuid(id));
+    REQUIRE(id[14] == '4');                                  // version
+    REQUIRE(std::string{"89ab"}.find(id[19]) != std::string::npos);  // RFC 4122 variant
+    REQUIRE(std::none_of(id.begin(), id.end(), [](char c) { return c >= 'A' && c <= 'F'; }));
+    seen.insert(id);
+  }
+  CHECK(seen.size() == 10000);
+}
+
 TEST_CASE_METHOD(store_fixture, "an inserted job is found by its owner and by nobody else",
                  "[store]") {
   auto id = add("A", "noop", R"({"seconds": 3})");
