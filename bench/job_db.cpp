@@ -13,7 +13,10 @@ using clock_type = std::chrono::steady_clock;
 constexpr const char* system_sql = "SELECT set_config('app.system', 'on', false)";
 constexpr const char* count_sql =
     "SELECT count(*) FILTER (WHERE status = 'completed'),"
-    "       count(*) FILTER (WHERE status = 'failed') FROM jobs";
+    "       count(*) FILTER (WHERE status = 'failed'),"
+    "       count(*) FILTER (WHERE status IN ('queued', 'processing')) FROM jobs";
+constexpr const char* unfinished_sql =
+    "SELECT count(*) FROM jobs WHERE status IN ('queued', 'processing')";
 constexpr const char* by_status_sql =
     "SELECT status, count(*) FROM jobs GROUP BY status ORDER BY status";
 // Where the time of the run's jobs went: waiting in the queue, then running (ms).
@@ -41,7 +44,12 @@ void make_system_session(pqxx::connection& db) {
 counts read_counts(pqxx::connection& db) {
   pqxx::nontransaction tx{db};
   auto row = tx.exec1(count_sql);
-  return {row[0].as<long>(), row[1].as<long>()};
+  return {row[0].as<long>(), row[1].as<long>(), row[2].as<long>()};
+}
+
+long read_unfinished(pqxx::connection& db) {
+  pqxx::nontransaction tx{db};
+  return tx.exec1(unfinished_sql)[0].as<long>();
 }
 
 void print_by_status(pqxx::connection& db) {
@@ -56,29 +64,32 @@ bool wait_completed(pqxx::connection& db, counts base, long expected, const wait
   auto t0 = clock_type::now();
   auto last_change = t0;
   long last = -1;
-  for (;;) {
+  auto report = [&](const char* what) {
     auto c = read_counts(db);
-    long done = c.completed - base.completed, failed = c.failed - base.failed;
-    if (done >= expected) return true;
-    if (done + failed >= expected) {
-      std::cerr << "job_load: " << failed << " job(s) failed\n";
-      print_by_status(db);
-      return false;
+    std::cerr << "job_load: " << what << ": " << c.completed - base.completed << "/" << expected
+              << " completed\n";
+    print_by_status(db);
+    return false;
+  };
+  for (;;) {
+    long pending = read_unfinished(db);
+    if (pending <= base.unfinished) {  // looks drained: count what became of them
+      auto c = read_counts(db);
+      long done = c.completed - base.completed, failed = c.failed - base.failed;
+      if (done >= expected) return true;
+      if (done + failed >= expected) {
+        std::cerr << "job_load: " << failed << " job(s) failed\n";
+        print_by_status(db);
+        return false;
+      }
     }
-    if (done != last) last = done, last_change = clock_type::now();
-    if (ms_since(last_change) > limits.stall_s * 1000.0) {
-      std::cerr << "job_load: stalled: " << done << "/" << expected << " completed, no progress for "
-                << limits.stall_s << " s\n";
-      print_by_status(db);
-      return false;
-    }
-    if (ms_since(t0) > limits.timeout_s * 1000.0) {
-      std::cerr << "job_load: timeout: " << done << "/" << expected << " completed after "
-                << limits.timeout_s << " s\n";
-      print_by_status(db);
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (pending != last) last = pending, last_change = clock_type::now();
+    if (ms_since(last_change) > limits.stall_s * 1000.0)
+      return report(("stalled, no progress for " + std::to_string(limits.stall_s) + " s").c_str());
+    if (ms_since(t0) > limits.timeout_s * 1000.0)
+      return report(("timeout after " + std::to_string(limits.timeout_s) + " s").c_str());
+    // Fine-grained near the end, where it sets the measured time.
+    std::this_thread::sleep_for(std::chrono::milliseconds(pending > 2000 ? 100 : 20));
   }
 }
 

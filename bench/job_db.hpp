@@ -11,6 +11,7 @@ namespace jobserver::bench {
 struct counts {
   long completed = 0;
   long failed = 0;
+  long unfinished = 0;  // queued or processing
 };
 
 struct wait_limits {
@@ -21,14 +22,17 @@ struct wait_limits {
 /// A session that sees every job (app.system = on).
 void make_system_session(pqxx::connection& db);
 
-/// Completed and failed jobs in the schema.
+/// Completed, failed and unfinished jobs in the schema (reads the whole table).
 counts read_counts(pqxx::connection& db);
 
 /// Prints the number of jobs per status to stderr.
 void print_by_status(pqxx::connection& db);
 
 /// Waits until `expected` more jobs than `base` are completed. Returns false (after
-/// saying why on stderr) on failed jobs, a stall or the overall timeout.
+/// saying why on stderr) on failed jobs, a stall or the overall timeout. While jobs are
+/// unfinished it polls only their number, which an index answers (on jobserver's schema
+/// and the Node baseline's alike): counting every row each time would take more and more
+/// of the CPU the servers under test need as the table grows.
 bool wait_completed(pqxx::connection& db, counts base, long expected, const wait_limits& limits);
 
 /// Queue wait and run time of the given jobs from their timestamps: prints two lines

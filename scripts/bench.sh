@@ -58,8 +58,9 @@
 #   indexes   the end-to-end noop run with the indexes of jobs as built against the same
 #             schema with the former single-column indexes (owner_id, status, type,
 #             created_at) added back, in alternating rounds (scripts/bench.d/indexes.sh).
+#             The table is first filled with --prefill N finished jobs (500000).
 #             Options: --rounds N (3), --jobs N (20000), --concurrency N (256),
-#               --idle-wait S (120), --no-write
+#               --prefill N, --idle-wait S (120), --no-write
 #
 # Env: BUILD_DIR   build directory (default build; build-bench when build is not a
 #                  Release build without sanitizers)
