@@ -7,7 +7,8 @@
 # same binary and settings. Before each run the table is filled with finished jobs of the
 # last 24 hours (--prefill, 500,000), as retention leaves it on a server in use: an index
 # costs most when it is large and full of entries that state changes left dead. Reports
-# jobs/s, CPU of the whole machine per job, and the CPU of the Postgres processes.
+# jobs/s, CPU of the whole machine per job, the CPU of the Postgres processes, and the WAL
+# Postgres wrote per job.
 # Sourced by scripts/bench.sh.
 
 # CPU seconds (user + system) of the processes named $1, with their reaped children's
@@ -27,9 +28,10 @@ proc_cpu_seconds() {
 machine_busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 
 # indexes_round LABEL FORMER(0|1) OUT_DIR: one measured run; sets IDX_RESULT to
-# "jobs_per_s cpu_ms_per_job pg_s" (not a subshell: the cleanups it registers must stay).
+# "jobs_per_s cpu_ms_per_job pg_s wal_kb_per_job" (not a subshell: the cleanups it
+# registers must stay).
 indexes_round() {
-  local label=$1 former=$2 out=$3 pg0 pg1 m0 m1 result rate
+  local label=$1 former=$2 out=$3 pg0 pg1 m0 m1 w0 w1 wal result rate
   isolate "idx$label"
   start_jobserver "$out/jobserver-$label.log" ENABLE_TEST_JOBS=1 LOG_LEVEL=warn \
     TEST_JOB_CONCURRENCY="$IDX_CONCURRENCY" PER_USER_CONCURRENCY=64
@@ -50,18 +52,21 @@ indexes_round() {
              LATERAL (SELECT now() - interval '24 hours' * i / $IDX_PREFILL) AS x(t);" \
       -c "VACUUM ANALYZE $BENCH_SCHEMA.jobs" >/dev/null || die "cannot prefill jobs"
   fi
+  w0=$(psql_app -Atc "SELECT pg_current_wal_lsn()")
   pg0=$(proc_cpu_seconds postgres); m0=$(machine_busy_jiffies)
   result=$(timeout 900 "$ROOT/$BUILD_DIR/bench/job_load" throughput --url "$SERVER_URL" \
              --db "$DATABASE_URL" --threads 32 --jobs "$IDX_JOBS" --users 32 |
            tee "$out/throughput-$label.txt" | grep '^RESULT ' | tail -n 1) ||
     die "end-to-end run $label failed (see $out/throughput-$label.txt)"
   pg1=$(proc_cpu_seconds postgres); m1=$(machine_busy_jiffies)
+  w1=$(psql_app -Atc "SELECT pg_current_wal_lsn()")
+  wal=$(psql_app -Atc "SELECT pg_wal_lsn_diff('$w1', '$w0')")
   server_alive || { server_death; die "jobserver died during run $label: $SERVER_DEATH"; }
   stop_pid "$SERVER_PID" 20 jobserver
   rate=$(kv_get "$result" e2e_jobs_per_s)
   IDX_RESULT=$(awk -v r="$rate" -v m=$((m1 - m0)) -v tick="$(getconf CLK_TCK)" -v n="$IDX_JOBS" \
-      -v p0="$pg0" -v p1="$pg1" \
-      'BEGIN { printf "%s %.3f %.2f\n", r, m / tick * 1000 / n, p1 - p0 }')
+      -v p0="$pg0" -v p1="$pg1" -v w="$wal" \
+      'BEGIN { printf "%s %.3f %.2f %.2f\n", r, m / tick * 1000 / n, p1 - p0, w / 1024 / n }')
 }
 
 cmd_indexes() {
@@ -103,10 +108,11 @@ cmd_indexes() {
   done
   median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
   col() { local i=$1; shift; local x; for x in "$@"; do awk -v i="$i" '{ print $i }' <<<"$x"; done; }
-  local b_rate f_rate b_cpu f_cpu b_pg f_pg br bc bp fr fc fp
+  local b_rate f_rate b_cpu f_cpu b_pg f_pg b_wal f_wal br bc bp bw fr fc fp fw
   b_rate=$(col 1 "${built[@]}" | median); f_rate=$(col 1 "${former[@]}" | median)
   b_cpu=$(col 2 "${built[@]}" | median); f_cpu=$(col 2 "${former[@]}" | median)
   b_pg=$(col 3 "${built[@]}" | median); f_pg=$(col 3 "${former[@]}" | median)
+  b_wal=$(col 4 "${built[@]}" | median); f_wal=$(col 4 "${former[@]}" | median)
   {
     echo "## Job indexes (scripts/bench.sh indexes)"
     echo
@@ -122,17 +128,20 @@ cmd_indexes() {
     echo "- Machine: $machine"
     echo "- Versions: $versions"
     echo
-    echo "| round | as built: jobs/s | CPU ms/job | Postgres CPU s | former: jobs/s | CPU ms/job | Postgres CPU s |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
+    echo "| round | as built: jobs/s | CPU ms/job | Postgres CPU s | WAL KB/job | former: jobs/s | CPU ms/job | Postgres CPU s | WAL KB/job |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     for ((r = 0; r < rounds; r++)); do
-      read -r br bc bp <<<"${built[$r]}"; read -r fr fc fp <<<"${former[$r]}"
-      echo "| $((r + 1)) | $(fmt_int "$br") | $bc | $bp | $(fmt_int "$fr") | $fc | $fp |"
+      read -r br bc bp bw <<<"${built[$r]}"; read -r fr fc fp fw <<<"${former[$r]}"
+      echo "| $((r + 1)) | $(fmt_int "$br") | $bc | $bp | $bw | $(fmt_int "$fr") | $fc | $fp | $fw |"
     done
-    echo "| median | $(fmt_int "$b_rate") | $b_cpu | $b_pg | $(fmt_int "$f_rate") | $f_cpu | $f_pg |"
+    echo "| median | $(fmt_int "$b_rate") | $b_cpu | $b_pg | $b_wal | $(fmt_int "$f_rate") | $f_cpu | $f_pg | $f_wal |"
     echo
     echo "As built against former, medians: jobs/s $(awk -v a="$b_rate" -v b="$f_rate" 'BEGIN { printf "%.2fx", a / b }'),"
     echo "CPU per job $(awk -v a="$b_cpu" -v b="$f_cpu" 'BEGIN { printf "%.2fx", a / b }'),"
-    echo "Postgres CPU $(awk -v a="$b_pg" -v b="$f_pg" 'BEGIN { printf "%.2fx", a / b }')."
+    echo "Postgres CPU $(awk -v a="$b_pg" -v b="$f_pg" 'BEGIN { printf "%.2fx", a / b }'),"
+    echo "WAL written $(awk -v a="$b_wal" -v b="$f_wal" 'BEGIN { printf "%.2fx", a / b }')."
+    echo "WAL counts every write of the cluster during the run, full-page images after a"
+    echo "checkpoint included."
   } >"$out/section.md"
   echo
   cat "$out/section.md"
