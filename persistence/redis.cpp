@@ -121,8 +121,9 @@ void redis_client::ensure_connected() {
   redisContext* c = redisConnectWithTimeout(opts_.host.c_str(), opts_.port,
                                             to_timeval(opts_.connect_timeout));
   if (c == nullptr || c->err != 0) {
+    std::string why = c != nullptr ? c->errstr : "out of memory";
     if (c != nullptr) redisFree(c);
-    throw app_error(errc::unavailable, "redis unavailable", true);
+    throw app_error(errc::unavailable, "redis unavailable (connect: " + why + ")", true);
   }
   redisSetTimeout(c, to_timeval(opts_.command_timeout));
   redisEnableKeepAlive(c);
@@ -152,8 +153,11 @@ std::vector<redis_reply> redis_client::pipeline(
   for (size_t i = 0; i < commands.size(); ++i) {
     void* raw = nullptr;
     if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) {
-      drop(ctx_->errstr);
-      throw app_error(errc::unavailable, "redis unavailable", true);
+      // The reason (a timeout, a reset connection) goes with the error: operators see it in
+      // the warnings of whoever asked.
+      std::string why = ctx_->errstr;
+      drop(why.c_str());
+      throw app_error(errc::unavailable, "redis unavailable (" + why + ")", true);
     }
     auto* reply = static_cast<redisReply*>(raw);
     out.push_back(copy_reply(reply));
