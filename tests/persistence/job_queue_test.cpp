@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "persistence/redis.hpp"
@@ -346,4 +348,63 @@ TEST_CASE_METHOD(queue_fixture, "forgetting a running job frees its user's slot 
   CHECK(ids_of(next) == std::vector<std::string>{"a-2"});
   REQUIRE(q.ack(*redis, next[0].id, next[0].token));
   CHECK(claim(5, 1).empty());
+}
+
+TEST_CASE_METHOD(queue_fixture, "settling a batch acks and delays the runs whose token holds and refuses the stale one, answering in order",
+                 "[queue]") {
+  add("a-0", "A");
+  add("b-0", "B");
+  add("c-0", "C");
+  auto running = claim(3);
+  REQUIRE(running.size() == 3);
+  std::map<std::string, claimed_job> by_id;
+  for (const auto& j : running) by_id[j.id] = j;
+  const auto &a = by_id.at("a-0"), &b = by_id.at("b-0"), &c = by_id.at("c-0");
+
+  auto out = q.settle(*redis, {{a.id, a.token, false, 0},
+                               {b.id, b.token - 1, false, 0},  // stale: another run's token
+                               {c.id, c.token, true, 60000}});
+  CHECK(out == std::vector<bool>{true, false, true});
+  CHECK(q.known(*redis, {a.id, b.id, c.id}) == std::vector<bool>{false, true, true});
+  CHECK(beat(b.id, b.token) == lease_state::held);  // the stale ack changed nothing
+  CHECK(q.leased(*redis) == 1);
+  CHECK(q.delayed(*redis) == 1);
+}
+
+TEST_CASE_METHOD(queue_fixture, "settling more runs than one script call takes acks every one of them",
+                 "[queue]") {
+  constexpr int n = 1234;  // several chunks of the ack script
+  for (int i = 0; i < n; ++i) add("j-" + std::to_string(i), "U" + std::to_string(i % 7));
+  std::vector<claimed_job> running;
+  while (static_cast<int>(running.size()) < n) {
+    auto got = claim(300);
+    REQUIRE_FALSE(got.empty());
+    running.insert(running.end(), got.begin(), got.end());
+  }
+  std::vector<job_queue::settlement> runs;
+  for (const auto& j : running) runs.push_back({j.id, j.token, false, 0});
+  auto out = q.settle(*redis, runs);
+  REQUIRE(out.size() == static_cast<size_t>(n));
+  CHECK(std::all_of(out.begin(), out.end(), [](bool ok) { return ok; }));
+  CHECK(q.leased(*redis) == 0);
+}
+
+TEST_CASE_METHOD(queue_fixture, "the fencing tokens of one claim are distinct and above every earlier token",
+                 "[queue]") {
+  for (int i = 0; i < 50; ++i) add("t-" + std::to_string(i), "U" + std::to_string(i % 5));
+  auto first = claim(10);
+  REQUIRE(first.size() == 10);
+  int64_t highest = 0;
+  for (const auto& j : first) highest = std::max(highest, j.token);
+  auto second = claim(40);
+  REQUIRE(second.size() == 40);
+  std::set<int64_t> seen;
+  for (const auto& j : second) {
+    CHECK(j.token > highest);
+    seen.insert(j.token);
+  }
+  CHECK(seen.size() == second.size());
+  // A job enqueued afterwards with a minimum token above them all still gets a newer one.
+  add("late", "Z", 5, *seen.rbegin() + 1000);
+  CHECK(claim_one().token > *seen.rbegin() + 1000);
 }
