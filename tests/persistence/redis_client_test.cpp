@@ -65,6 +65,17 @@ clock_type::duration time_unavailable(F&& fn) {
   return clock_type::now() - t0;
 }
 
+/// The message of the app_error that `fn` throws ("" when it throws none).
+template <class F>
+std::string error_of(F&& fn) {
+  try {
+    fn();
+  } catch (const app_error& e) {
+    return e.what();
+  }
+  return {};
+}
+
 }  // namespace
 
 TEST_CASE("parse_redis_url reads host, port, password and database", "[redis]") {
@@ -116,6 +127,26 @@ TEST_CASE("a command to a server that refuses connections fails fast as unavaila
   // Within the reconnect throttle the next call fails at once, without trying.
   CHECK(time_unavailable([&] { client.command({"PING"}); }) < 100ms);
   CHECK_FALSE(client.ping());
+}
+
+TEST_CASE("a failed Redis command says why: the refused connect, or the timeout", "[redis]") {
+  {
+    local_port closed{false};
+    redis_options opts;
+    opts.port = closed.port;
+    redis_client client{opts};
+    CHECK_THAT(error_of([&] { client.command({"PING"}); }),
+               Catch::StartsWith("redis unavailable (connect: ") && Catch::Contains("refused"));
+  }
+  {
+    local_port silent{true};
+    redis_options opts;
+    opts.port = silent.port;
+    opts.command_timeout = 200ms;
+    redis_client client{opts};
+    CHECK_THAT(error_of([&] { client.command({"PING"}); }),
+               Catch::Equals("redis unavailable (Resource temporarily unavailable)"));
+  }
 }
 
 TEST_CASE("a command to a server that accepts but never answers gives up after its timeout",
