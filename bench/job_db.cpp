@@ -77,11 +77,8 @@ bool wait_completed(pqxx::connection& db, counts base, long expected, const wait
       auto c = read_counts(db);
       long done = c.completed - base.completed, failed = c.failed - base.failed;
       if (done >= expected) return true;
-      if (done + failed >= expected) {
-        std::cerr << "job_load: " << failed << " job(s) failed\n";
-        print_by_status(db);
-        return false;
-      }
+      if (done + failed >= expected)
+        return report((std::to_string(failed) + " job(s) failed").c_str());
     }
     if (pending != last) last = pending, last_change = clock_type::now();
     if (ms_since(last_change) > limits.stall_s * 1000.0)
