@@ -62,9 +62,11 @@ std::unique_ptr<file_storage::upload> file_storage::begin(const std::string& own
 }
 
 file_storage::upload::upload(std::string tmp_path, std::FILE* f, size_t limit)
-  : tmp_path_(std::move(tmp_path)), file_(f), limit_(limit), buffer_(256 * 1024) {
-  // The body arrives in 4 KB reads; a 256 KB buffer makes 64 times fewer write() calls
-  // (system calls, not copying, are what an upload spends its time on). The buffer is a
+  : tmp_path_(std::move(tmp_path)), file_(f), limit_(limit), buffer_(64 * 1024) {
+  // The body arrives in 4 KB reads; a 64 KB buffer makes 16 times fewer write() calls.
+  // Not larger: on this Linux 6.x VM, writing 20 MB into a new ext4 file took 41 ms in
+  // 256 KB writes and 3.8 ms in 64 KB writes at times (the kernel's copy into new
+  // page-cache folios; bench/RESULTS.md "Upload answer latency"). The buffer is a
   // member, so it outlives the FILE* (closed in the destructor or commit()).
   std::setvbuf(file_, buffer_.data(), _IOFBF, buffer_.size());
 }
