@@ -1,6 +1,6 @@
 // One job actor per running job: runs the processor (in a detached actor when it
-// blocks), relays its progress to the tracker, enforces the type's timeout, reacts to
-// cancel and to a lost lease, and hands the outcome to the tracker.
+// blocks), relays its progress to the tracker, enforces the timeout of a type that runs in
+// its own thread, reacts to cancel and to a lost lease, and hands the outcome to the tracker.
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,6 +24,7 @@ struct job_state {
   bool concluded = false;
   bool cancelled = false;
   caf::actor worker;
+  caf::actor scheduler;  // the user_scheduler that spawned this actor (monitored)
   static inline const char* name = "job_actor";
 };
 
@@ -50,6 +51,14 @@ run_result run_processor(const processor_fn& fn, job_context& ctx) {
   }
 }
 
+/// Quits normally. The monitor on the scheduler is taken back first: CAF keeps a monitor
+/// in the monitored actor until that one ends, and a user's scheduler lives as long as the
+/// user has jobs running, so under steady load it would collect one per job.
+void leave(self_ptr self) {
+  self->demonitor(self->state.scheduler.address());
+  self->quit();
+}
+
 void conclude(self_ptr self, const run_result& r) {
   auto& st = self->state;
   if (st.concluded) return;
@@ -73,7 +82,7 @@ void conclude(self_ptr self, const run_result& r) {
   }
   auto tracker = st.rt->actors.get(directory::tracker);
   self->request(tracker, std::chrono::seconds(60), finish_atom::value, o)
-      .then([=](bool) { self->quit(); }, [=](caf::error&) { self->quit(); });
+      .then([=](bool) { leave(self); }, [=](caf::error&) { leave(self); });
 }
 
 /// The processor's view of its job; progress and partial text come back as messages.
@@ -124,6 +133,7 @@ caf::actor spawn_job_actor(caf::local_actor* parent, runtime_ptr rt, job_row job
     st.rt = rt;
     st.job = job;
     st.type = rt->registry.find(job.type);
+    st.scheduler = scheduler;
     auto stop = st.stop;
     self->attach_functor([stop](const caf::error&) { stop->store(true); });
     self->monitor(scheduler);
@@ -137,10 +147,13 @@ caf::actor spawn_job_actor(caf::local_actor* parent, runtime_ptr rt, job_row job
     });
     if (st.type == nullptr) {
       conclude(self, {false, "Unknown job type: " + job.type, errc::invalid_input, false});
-    } else {
+    } else if (st.type->blocking) {
       self->delayed_send(self, st.type->timeout, timeout_atom::value);
-      if (st.type->blocking) start_worker(self);
-      else self->send(self, run_atom::value);
+      start_worker(self);
+    } else {
+      // Runs inside this actor's handler: no timeout message could interrupt it, and a
+      // timer per job would sit in CAF's clock for the whole timeout after the job ended.
+      self->send(self, run_atom::value);
     }
     return {
         [=](run_atom) {
@@ -177,7 +190,7 @@ caf::actor spawn_job_actor(caf::local_actor* parent, runtime_ptr rt, job_row job
           // Another node owns the job now; whatever this run writes would be rejected.
           logger("worker")->warn("job {}: lease lost, stopping this run", self->state.job.id);
           self->state.stop->store(true);
-          self->quit();
+          leave(self);
         },
         [=](timeout_atom) {
           auto secs = std::chrono::duration_cast<std::chrono::seconds>(self->state.type->timeout);
