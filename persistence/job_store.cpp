@@ -41,22 +41,32 @@ constexpr const char* list_sql =
     "AND ($4 = '' OR (j.created_at, j.id) < "
     "  (SELECT b.created_at, b.id FROM jobs b WHERE b.id = NULLIF($4, '')::uuid AND b.owner_id = $1)) "
     "ORDER BY j.created_at DESC, j.id DESC LIMIT $5";
+// The batch statements below (start, progress, finish) find their rows by primary key, one
+// per claim or outcome. Their status conditions are written as NOT IN on purpose: they must
+// not imply the predicate of the partial index of unfinished jobs (jobs_unfinished_idx),
+// or the planner may drive the join from that index. It judges the index by statistics
+// taken when few jobs waited; behind a backlog of 15,000 queued jobs it then scanned every
+// unfinished job for each batch (100-240 ms per batch of 256 claims, end-to-end throughput
+// halved; bench/RESULTS.md, "Engine"). By primary key a batch costs what its size costs.
+#define STATUS_UNFINISHED "j.status NOT IN ('completed', 'failed')"
+#define STATUS_PROCESSING "j.status NOT IN ('queued', 'completed', 'failed')"
+
 constexpr const char* start_sql =
     "UPDATE jobs j SET status = 'processing', started_at = coalesce(j.started_at, now()), "
     "attempts = c.attempts, lease_token = c.token, node_id = $2, updated_at = now() "
     "FROM jsonb_to_recordset($1::jsonb) AS c(id uuid, token bigint, attempts int) "
-    "WHERE j.id = c.id AND j.lease_token < c.token AND j.status IN ('queued', 'processing') "
+    "WHERE j.id = c.id AND j.lease_token < c.token AND " STATUS_UNFINISHED " "
     "AND NOT j.cancel_requested RETURNING " JOB_COLUMNS;
 constexpr const char* start_cancelled_sql =
     "UPDATE jobs j SET status = 'failed', error = 'Cancelled', completed_at = now(), "
     "lease_token = c.token, updated_at = now() "
     "FROM jsonb_to_recordset($1::jsonb) AS c(id uuid, token bigint) "
-    "WHERE j.id = c.id AND j.lease_token < c.token AND j.status IN ('queued', 'processing') "
+    "WHERE j.id = c.id AND j.lease_token < c.token AND " STATUS_UNFINISHED " "
     "AND j.cancel_requested RETURNING " JOB_COLUMNS;
 constexpr const char* progress_sql =
     "UPDATE jobs j SET progress = u.progress, updated_at = now() "
     "FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, token bigint, progress int) "
-    "WHERE j.id = u.id AND j.lease_token = u.token AND j.status = 'processing' "
+    "WHERE j.id = u.id AND j.lease_token = u.token AND " STATUS_PROCESSING " "
     "AND j.progress < u.progress";
 constexpr const char* finish_sql =
     "UPDATE jobs j SET "
@@ -69,7 +79,7 @@ constexpr const char* finish_sql =
     "cancel_requested = j.cancel_requested OR o.cancelled, updated_at = now() "
     "FROM jsonb_to_recordset($1::jsonb) AS o(id uuid, token bigint, what text, result jsonb, "
     "error text, cancelled bool) "
-    "WHERE j.id = o.id AND j.lease_token = o.token AND j.status = 'processing' "
+    "WHERE j.id = o.id AND j.lease_token = o.token AND " STATUS_PROCESSING " "
     "RETURNING " JOB_COLUMNS;
 constexpr const char* stalled_sql =
     "UPDATE jobs j SET status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END, lease_token = $2, "
@@ -187,6 +197,13 @@ job_store::job_store(database& db, database& engine) : db_(db), engine_(engine) 
   engine_.prepare("jobs_start_cancelled", start_cancelled_sql);
   engine_.prepare("jobs_progress", progress_sql);
   engine_.prepare("jobs_finish", finish_sql);
+}
+
+std::vector<std::pair<std::string, std::string>> job_store::batch_statements() {
+  return {{"jobs_start", start_sql},
+          {"jobs_start_cancelled", start_cancelled_sql},
+          {"jobs_progress", progress_sql},
+          {"jobs_finish", finish_sql}};
 }
 
 std::map<std::string, job_row> job_store::find_by_dedup(const std::vector<std::string>& keys) {

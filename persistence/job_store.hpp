@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "persistence/job.hpp"
@@ -92,6 +93,10 @@ class job_store {
 
   /// Writes terminal states and retries, token-guarded; returns the rows written.
   std::vector<job_row> finish(const std::vector<job_outcome>& outcomes);
+
+  /// The statements that change a batch of jobs by id (start, progress, finish), as
+  /// (name, SQL), for checks of their plans: each must reach its rows by primary key.
+  static std::vector<std::pair<std::string, std::string>> batch_statements();
 
   /// A stalled job was given a new token by the queue: queued again, or failed.
   std::optional<job_row> requeue_stalled(const std::string& id, int64_t new_token, bool fail,

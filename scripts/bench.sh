@@ -491,6 +491,9 @@ engine_http() {
   echo "$STATIC"
 }
 
+# vm_rss_mib PID: the resident memory of a process in MiB.
+vm_rss_mib() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null; }
+
 cmd_engine() {
   engine_options "$@"
   build job_load jobserver
@@ -506,7 +509,13 @@ cmd_engine() {
   wait_for_idle "$IDLE_WAIT" 25
   local busy_before=$IDLE_BUSY_PCT busy_after
 
-  if engine_jobs "$out_dir"; then engine_http "$out_dir"; fi
+  # Server memory before and after the end-to-end jobs: per-job state that is never
+  # released shows as growth here.
+  RSS_START=$(vm_rss_mib "$SERVER_PID"); RSS_E2E=""
+  if engine_jobs "$out_dir"; then
+    RSS_E2E=$(vm_rss_mib "$SERVER_PID")
+    engine_http "$out_dir"
+  fi
 
   busy_after=$(cpu_busy_pct 2)   # our load has stopped: what is left is other work
   machine+="; CPUs busy with other work: ${busy_before}% just before the measurements, ${busy_after}% just after"
@@ -583,6 +592,10 @@ engine_report() {
   echo "Kernel listen-queue overflows (TcpExt ListenOverflows) during each measured wrk run:"
   echo "GET $(kv_get "$get" listen_overflows), poll $(kv_get "$poll" listen_overflows)," \
        "health $(kv_get "$health" listen_overflows), nginx $(kv_get "$stat" listen_overflows)."
+  if [[ -n $RSS_E2E ]]; then
+    echo "Server memory (RSS): $RSS_START MiB started and idle, $RSS_E2E MiB right after the $JOBS"
+    echo "end-to-end jobs."
+  fi
   if [[ -n $(kv_get "$e2e" run_p50_ms) ]]; then
     echo "End-to-end jobs, from their timestamps: queue wait (created -> started) p50"
     echo "$(kv_get "$e2e" wait_p50_ms) ms, p99 $(kv_get "$e2e" wait_p99_ms) ms; run (started -> completed)" \
