@@ -193,10 +193,7 @@ job_store::job_store(database& db, database& engine) : db_(db), engine_(engine) 
   db_.prepare("jobs_insert", insert_sql);
   db_.prepare("jobs_find", find_sql);
   db_.prepare("jobs_find_many", find_many_sql);
-  engine_.prepare("jobs_start", start_sql);
-  engine_.prepare("jobs_start_cancelled", start_cancelled_sql);
-  engine_.prepare("jobs_progress", progress_sql);
-  engine_.prepare("jobs_finish", finish_sql);
+  for (const auto& [name, sql] : batch_statements()) engine_.prepare(name, sql);
 }
 
 std::vector<std::pair<std::string, std::string>> job_store::batch_statements() {
