@@ -36,6 +36,7 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using partial_atom = caf::atom_constant<caf::atom("partial")>;
 using problem_atom = caf::atom_constant<caf::atom("problem")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using write_atom = caf::atom_constant<caf::atom("write")>;
 // Cluster membership.
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using mstatus_atom = caf::atom_constant<caf::atom("mstatus")>;

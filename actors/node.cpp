@@ -133,6 +133,12 @@ void node::stop() {
   if (impl_->subscriber) impl_->subscriber->stop();
   if (!impl_->supervisor) return;
   impl_->rt->draining = true;
+  // Statuses still on their way to Redis are written before the actors stop.
+  try {
+    ask<bool>(impl_->sys, impl_->rt->actors.get(directory::writer), flush_atom::value);
+  } catch (const app_error& e) {
+    logger("node")->warn("job statuses not written to Redis before stopping: {}", e.what());
+  }
   caf::scoped_actor self{impl_->sys};
   self->monitor(impl_->supervisor);
   self->send_exit(impl_->supervisor, caf::exit_reason::user_shutdown);

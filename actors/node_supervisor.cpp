@@ -19,6 +19,7 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
 const char* role_name(directory::role r) {
   switch (r) {
+    case directory::writer: return "status writer";
     case directory::tracker: return "tracker";
     case directory::dispatcher: return "dispatcher";
     case directory::creator: return "creator";
@@ -32,6 +33,7 @@ void spawn_child(self_ptr self, directory::role r) {
   auto& rt = self->state.rt;
   caf::actor a;
   switch (r) {
+    case directory::writer: a = spawn_status_writer(sys, rt); break;
     case directory::tracker: a = spawn_tracker(sys, rt); break;
     case directory::dispatcher: a = spawn_dispatcher(sys, rt); break;
     case directory::creator: a = spawn_creator(sys, rt); break;
@@ -48,8 +50,10 @@ void spawn_child(self_ptr self, directory::role r) {
 caf::actor spawn_node_supervisor(caf::actor_system& sys, runtime_ptr rt) {
   return sys.spawn([rt](self_ptr self) -> caf::behavior {
     self->state.rt = rt;
-    // The tracker first: the others send to it from their first message on.
-    for (auto r : {directory::tracker, directory::creator, directory::dispatcher, directory::janitor})
+    // The status writer and the tracker first: the others send to them from their first
+    // message on.
+    for (auto r : {directory::writer, directory::tracker, directory::creator, directory::dispatcher,
+                   directory::janitor})
       spawn_child(self, r);
     self->set_down_handler([=](caf::down_msg& dm) {
       auto& st = self->state;

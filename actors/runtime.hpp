@@ -30,7 +30,7 @@ namespace jobserver::actors {
 class directory {
  public:
   // `member` is not restarted by the supervisor (it is published once); the others are.
-  enum role { tracker, dispatcher, creator, janitor, member, role_count };
+  enum role { writer, tracker, dispatcher, creator, janitor, member, role_count };
 
   caf::actor get(role r) const {
     std::lock_guard<std::mutex> guard{mutex_};
@@ -83,6 +83,7 @@ void add_upload_job_type(job_registry& registry, runtime& rt);
 void add_lesson_job_types(job_registry& registry, runtime& rt);
 
 // The node's actors; each lives in its own .cpp with its state.
+caf::actor spawn_status_writer(caf::actor_system& sys, runtime_ptr rt);  // detached
 caf::actor spawn_tracker(caf::actor_system& sys, runtime_ptr rt);        // detached
 caf::actor spawn_dispatcher(caf::actor_system& sys, runtime_ptr rt);     // detached
 caf::actor spawn_creator(caf::actor_system& sys, runtime_ptr rt);        // detached

@@ -1,10 +1,10 @@
 // The tracker: the only writer of job state on a node. Progress is coalesced (Redis at
 // once per mailbox drain, Postgres at most every 250 ms); terminal states are written
 // in batches as soon as the mailbox drains and are never dropped: while Postgres is
-// down they wait and are written when it returns.
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
+// down they wait and are written when it returns. The statuses it decides on go to
+// Redis through its output stage, the status writer (actors/status_writer.cpp), in
+// order; an answer that must not come before the status is readable (cancel, retry, a
+// hand-back) is delegated to the writer, which gives it once the status is written.
 #include <chrono>
 #include <ctime>
 #include <set>
@@ -30,7 +30,7 @@ struct tracker_state {
   std::map<std::string, progress_update> dirty_pg;
   std::vector<std::pair<job_outcome, caf::typed_response_promise<bool>>> finishing;
   std::vector<job_outcome> redis_backlog;  // queue updates that waited for Redis
-  std::map<std::string, job_row> cache_backlog;  // status writes that waited for Redis
+  std::vector<job_row> unsent;  // statuses waiting for the status writer (being restarted)
   bool flush_scheduled = false;
   bool timer_armed = false;
   clock_type::time_point last_pg_progress{};
@@ -104,44 +104,35 @@ void count_outcome(const job_outcome& o, double run_seconds) {
         .observe(run_seconds);
 }
 
-/// `{"id":..,"text":..}` of a partial event.
-std::string partial_json(const std::string& id, const std::string& text) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w{buf};
-  w.StartObject();
-  w.Key("id");
-  w.String(id.c_str(), static_cast<rapidjson::SizeType>(id.size()));
-  w.Key("text");
-  w.String(text.c_str(), static_cast<rapidjson::SizeType>(text.size()));
-  w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+/// Sends statuses to the status writer, after any that waited for it. Without a writer
+/// (it is being restarted) they wait here; the next flush sends them.
+void write_cache(self_ptr self, std::vector<job_row> rows) {
+  auto& st = self->state;
+  for (auto& r : rows) st.unsent.push_back(std::move(r));
+  if (st.unsent.empty()) return;
+  auto writer = st.rt->actors.get(directory::writer);
+  if (!writer) {
+    arm_timer(self, std::chrono::milliseconds(500));
+    return;
+  }
+  self->send(writer, write_atom::value, std::move(st.unsent));
+  st.unsent.clear();
 }
 
-/// Writes job status to Redis and publishes each row as an event (in the same round
-/// trip); what cannot be written now (Redis down) is kept and written when Redis
-/// returns, so a status never stays behind Postgres.
-void write_cache(self_ptr self, const std::vector<job_row>& rows) {
+/// The answer to the current request, given once `rows` are written to Redis: a client
+/// that reads the job after this answer sees the new status.
+template <class T>
+caf::result<T> answer_when_written(self_ptr self, std::vector<job_row> rows, T answer) {
   auto& st = self->state;
-  if (rows.empty()) return;
-  try {
-    std::vector<std::vector<std::string>> cmds;
-    for (const auto& r : rows) {
-      for (auto& c : st.rt->cache->write_commands(r)) cmds.push_back(std::move(c));
-      cmds.push_back(st.rt->events->status_command(r));
-    }
-    for (const auto& r : st.rt->events->run(*st.redis, cmds))
-      if (r.type == redis_reply::kind::error) throw app_error(errc::unavailable, "status write failed", true);
-    // A newer state is written: an older one waiting in the backlog must not replace it.
-    if (!st.cache_backlog.empty())
-      for (const auto& r : rows) st.cache_backlog.erase(r.id);
-  } catch (const app_error&) {
-    warn_limited(self, "Redis unavailable: job status served from Postgres until it returns");
-    for (const auto& r : rows) st.cache_backlog[r.id] = r;
-    arm_timer(self, std::chrono::milliseconds(1000));
+  auto writer = st.rt->actors.get(directory::writer);
+  if (rows.empty() || !writer) {
+    write_cache(self, std::move(rows));
+    return answer;
   }
-  // A request on this node that follows the change must not be answered from memory
-  // before Redis' own invalidation arrives.
-  for (const auto& r : rows) st.rt->memory->invalidate(r.id);
+  write_cache(self, {});  // the older ones first
+  auto rp = self->make_response_promise();
+  rp.delegate(writer, write_atom::value, std::move(rows), std::move(answer));
+  return rp;
 }
 
 /// Tells the queue how runs ended (one round trip per job type); returns the runs that
@@ -224,31 +215,31 @@ void flush_finishes(self_ptr self) {
     st.partials.erase(o.id);
     promise.deliver(written);
   }
-  write_cache(self, rows);
+  write_cache(self, std::move(rows));
   if (!st.redis_backlog.empty()) arm_timer(self, std::chrono::milliseconds(1000));
 }
 
 void flush_progress(self_ptr self) {
   auto& st = self->state;
   if (!st.partials.empty()) {
-    std::vector<std::vector<std::string>> cmds;
-    for (auto& [id, text] : st.partials) {
-      cmds.push_back({"HSET", st.rt->cache->key(id), "partial", text});
-      cmds.push_back(st.rt->events->publish_command(id, "partial", partial_json(id, text)));
+    // Partial text is only a preview: without a writer it is dropped.
+    if (auto writer = st.rt->actors.get(directory::writer)) {
+      std::vector<std::string> ids, texts;
+      for (auto& [id, text] : st.partials) {
+        ids.push_back(id);
+        texts.push_back(std::move(text));
+      }
+      write_cache(self, {});  // statuses sent before these stay before them
+      self->send(writer, partial_atom::value, std::move(ids), std::move(texts));
     }
     st.partials.clear();
-    try {
-      st.rt->events->run(*st.redis, cmds);
-    } catch (const app_error&) {
-      // Partial text is only a preview; the lesson itself is what counts.
-    }
   }
   if (!st.dirty_redis.empty()) {
     std::vector<job_row> rows;
     for (const auto& id : st.dirty_redis)
       if (auto i = st.running.find(id); i != st.running.end()) rows.push_back(i->second);
     st.dirty_redis.clear();
-    write_cache(self, rows);
+    write_cache(self, std::move(rows));
   }
   if (st.dirty_pg.empty()) return;
   auto since = clock_type::now() - st.last_pg_progress;
@@ -271,12 +262,7 @@ void flush_progress(self_ptr self) {
 
 void replay_backlog(self_ptr self) {
   auto& st = self->state;
-  if (!st.cache_backlog.empty()) {
-    std::vector<job_row> rows;
-    for (auto& [id, r] : st.cache_backlog) rows.push_back(r);
-    st.cache_backlog.clear();
-    write_cache(self, rows);  // keeps them again if Redis is still down
-  }
+  write_cache(self, {});
   if (st.redis_backlog.empty()) return;
   auto backlog = std::move(st.redis_backlog);
   st.redis_backlog = settle_in_queue(self, backlog);
@@ -339,16 +325,19 @@ caf::result<std::vector<job_row>> start_jobs(self_ptr self, const std::vector<cl
     }
   }
   settle_in_queue(self, dropped);
-  write_cache(self, rows);
+  write_cache(self, std::move(rows));
   return runnable;
 }
 
-caf::result<std::string> cancel_job(self_ptr self, const std::string& owner, const std::string& id) {
+/// Cancels a job and the unfinished children of a batch; the statuses to write go to
+/// `changed`. Throws app_error (not found, already finished, a store down).
+std::string cancel_one(self_ptr self, const std::string& owner, const std::string& id,
+                       std::vector<job_row>& changed) {
   auto& st = self->state;
-  try {
+  {
     auto row = st.rt->store->find(owner, id);
-    if (!row) return make_error(errc::not_found, "Job not found");
-    if (row->terminal()) return make_error(errc::conflict, "Job already finished");
+    if (!row) throw app_error(errc::not_found, "Job not found");
+    if (row->terminal()) throw app_error(errc::conflict, "Job already finished");
     if (auto q = st.rt->queues.find(row->type); q != st.rt->queues.end()) {
       try {
         q->second.remove(*st.redis, id);
@@ -359,7 +348,7 @@ caf::result<std::string> cancel_job(self_ptr self, const std::string& owner, con
     auto updated = st.rt->store->cancel(owner, id);
     if (!updated) {
       updated = st.rt->store->find(owner, id);
-      if (!updated) return make_error(errc::not_found, "Job not found");
+      if (!updated) throw app_error(errc::not_found, "Job not found");
       return to_api_json(*updated);
     }
     if (updated->status == status::processing) {
@@ -372,11 +361,26 @@ caf::result<std::string> cancel_job(self_ptr self, const std::string& owner, con
     } else {
       log()->info("job {} cancelled by {} before it ran", id, owner);
     }
-    write_cache(self, {*updated});
+    changed.push_back(*updated);
     // Cancelling a batch cancels the children it is waiting for.
-    for (const auto& child : st.rt->store->unfinished_children(owner, id)) cancel_job(self, owner, child);
+    for (const auto& child : st.rt->store->unfinished_children(owner, id)) {
+      try {
+        cancel_one(self, owner, child, changed);
+      } catch (const app_error&) {
+        // Finished or gone meanwhile: nothing to cancel.
+      }
+    }
     return to_api_json(*updated);
+  }
+}
+
+caf::result<std::string> cancel_job(self_ptr self, const std::string& owner, const std::string& id) {
+  std::vector<job_row> changed;
+  try {
+    auto answer = cancel_one(self, owner, id, changed);
+    return answer_when_written(self, std::move(changed), std::move(answer));
   } catch (const app_error& e) {
+    write_cache(self, std::move(changed));
     return make_error(e.code(), e.what());
   }
 }
@@ -398,17 +402,17 @@ caf::result<std::string> retry_job(self_ptr self, const std::string& owner, cons
       st.rt->store->undo_retry(id, before->has_error ? before->error : "Job queue unavailable");
       return make_error(errc::unavailable, "Job queue unavailable");
     }
-    write_cache(self, {*row});
     if (auto d = st.rt->actors.get(directory::dispatcher)) self->send(d, wake_atom::value);
     log()->info("job {} ({}) queued again by {}", id, row->type, owner);
-    return to_api_json(*row);
+    return answer_when_written(self, {*row}, to_api_json(*row));
   } catch (const app_error& e) {
     return make_error(e.code(), e.what());
   }
 }
 
-void record_stalled(self_ptr self, const std::string& type, const std::vector<stalled_job>& jobs,
-                    bool handed_back = false) {
+/// Records jobs whose leases ended without a result; returns their statuses to write.
+std::vector<job_row> record_stalled(self_ptr self, const std::string& type,
+                                    const std::vector<stalled_job>& jobs, bool handed_back = false) {
   auto& st = self->state;
   std::vector<job_row> rows;
   for (const auto& s : jobs) {
@@ -429,7 +433,7 @@ void record_stalled(self_ptr self, const std::string& type, const std::vector<st
       warn_limited(self, std::string{"cannot record stalled job: "} + e.what());
     }
   }
-  write_cache(self, rows);
+  return rows;
 }
 
 }  // namespace
@@ -490,13 +494,12 @@ caf::actor spawn_tracker(caf::actor_system& sys, runtime_ptr rt) {
           return retry_job(self, owner, id);
         },
         [=](stalled_atom, const std::string& type, const std::vector<stalled_job>& jobs) {
-          record_stalled(self, type, jobs);
+          write_cache(self, record_stalled(self, type, jobs));
         },
         // The same, answered once written (a stopping node hands its jobs back).
         [=](stalled_atom, const std::string& type, const std::vector<stalled_job>& jobs,
-            bool handed_back) -> bool {
-          record_stalled(self, type, jobs, handed_back);
-          return true;
+            bool handed_back) -> caf::result<bool> {
+          return answer_when_written(self, record_stalled(self, type, jobs, handed_back), true);
         },
         [=](stats_atom) -> size_t { return self->state.running.size(); },
     };
