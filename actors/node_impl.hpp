@@ -51,7 +51,10 @@ inline std::shared_ptr<runtime> make_runtime(const config::settings& s) {
   database::options engine{s.database_url, 4};
   engine.engine_session = true;
   rt->engine_db = std::make_unique<database>(engine);
-  rt->store = std::make_unique<job_store>(*rt->db, *rt->engine_db);
+  database::options creation{s.database_url, 2};
+  creation.system_session = true;
+  rt->creation_db = std::make_unique<database>(creation);
+  rt->store = std::make_unique<job_store>(*rt->db, *rt->engine_db, *rt->creation_db);
   rt->cache = std::make_unique<status_cache>(s.redis_prefix, s.job_retention_hours);
   rt->memory = std::make_unique<status_memory>(static_cast<size_t>(s.status_memory_entries),
                                                status_memory_ttl);

@@ -55,6 +55,7 @@ struct runtime {
   persistence::redis_options redis_options;
   std::unique_ptr<persistence::database> db;         // requests (RLS per user)
   std::unique_ptr<persistence::database> engine_db;  // the engine's own writes
+  std::unique_ptr<persistence::database> creation_db;  // inserts of new jobs (durable)
   std::unique_ptr<persistence::job_store> store;
   std::unique_ptr<persistence::status_cache> cache;
   std::unique_ptr<persistence::status_memory> memory;  // recent statuses, kept right by Redis

@@ -44,7 +44,8 @@ std::unique_ptr<pqxx::connection> database::connect() {
       std::string setup = "SET statement_timeout = " + std::to_string(opts_.statement_timeout_ms) +
                           "; SET idle_in_transaction_session_timeout = " +
                           std::to_string(opts_.idle_in_transaction_timeout_ms);
-      if (opts_.engine_session) setup += "; SET app.system = 'on'; SET synchronous_commit = off";
+      if (sees_all_owners()) setup += "; SET app.system = 'on'";
+      if (opts_.engine_session) setup += "; SET synchronous_commit = off";
       tx.exec(setup);
     }
     std::vector<std::pair<std::string, std::string>> statements;

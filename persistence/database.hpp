@@ -35,6 +35,11 @@ class database {
     /// engine writes may be lost, and the jobs concerned simply run again). `as_user` is
     /// refused on such a pool.
     bool engine_session = false;
+    /// A system pool: every session sees all owners' rows, like an engine pool, but its
+    /// commits are durable. For the engine's writes that a client is promised (creating
+    /// jobs): `autocommit` runs a one-statement write in one round trip. `as_user` is
+    /// refused on such a pool.
+    bool system_session = false;
   };
 
   explicit database(options opts);
@@ -45,7 +50,7 @@ class database {
   /// Runs `fn` in a transaction whose RLS context is `user_id`; commits if it returns.
   template <class F>
   auto as_user(const std::string& user_id, F&& fn) {
-    if (opts_.engine_session) throw app_error(errc::internal, "as_user on an engine pool");
+    if (sees_all_owners()) throw app_error(errc::internal, "as_user on a system pool");
     return run([&](pqxx::work& tx) {
       tx.exec_params("SELECT set_config('app.user_id', $1, true)", user_id);
       return fn(tx);
@@ -56,9 +61,18 @@ class database {
   template <class F>
   auto as_system(F&& fn) {
     return run([&](pqxx::work& tx) {
-      if (!opts_.engine_session) tx.exec("SELECT set_config('app.system', 'on', true)");
+      if (!sees_all_owners()) tx.exec("SELECT set_config('app.system', 'on', true)");
       return fn(tx);
     });
+  }
+
+  /// Runs `fn` on a system or engine pool outside a transaction block: each statement
+  /// commits on its own, so a one-statement write costs one round trip instead of three
+  /// (BEGIN, the statement, COMMIT). Only for writes that are one statement.
+  template <class F>
+  auto autocommit(F&& fn) {
+    if (!sees_all_owners()) throw app_error(errc::internal, "autocommit on a per-user pool");
+    return run_in<pqxx::nontransaction>(std::forward<F>(fn));
   }
 
   /// Declares a statement that every connection of this pool prepares, so the hot
@@ -71,11 +85,29 @@ class database {
   /// replaced and `fn` runs once more on a fresh one.
   template <class F>
   auto run(F&& fn) {
+    return run_in<pqxx::work>(std::forward<F>(fn));
+  }
+
+  /// True when a trivial query succeeds within the timeouts.
+  bool ping();
+
+  const std::string& url() const { return opts_.url; }
+  /// A system or engine pool (see options).
+  bool sees_all_owners() const { return opts_.engine_session || opts_.system_session; }
+
+ private:
+
+  /// `run` with `Tx` as the transaction type. With a pqxx::nontransaction the retry on a
+  /// fresh connection is as safe in the case it is for — a pooled session that Postgres
+  /// ended meanwhile (a restart) cannot have run the statement; a connection lost in the
+  /// middle of a statement is as much in doubt as one lost during a COMMIT.
+  template <class Tx, class F>
+  auto run_in(F&& fn) {
     for (int attempt = 0;; ++attempt) {
       auto lease = borrow();
       bool reused = !lease.fresh;
       try {
-        pqxx::work tx{*lease.conn};
+        Tx tx{*lease.conn};
         if constexpr (std::is_void_v<decltype(fn(tx))>) {
           fn(tx);
           tx.commit();
@@ -94,12 +126,6 @@ class database {
     }
   }
 
-  /// True when a trivial query succeeds within the timeouts.
-  bool ping();
-
-  const std::string& url() const { return opts_.url; }
-
- private:
   struct lease_t {
     database* owner = nullptr;
     std::unique_ptr<pqxx::connection> conn;

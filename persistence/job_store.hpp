@@ -66,10 +66,12 @@ struct job_filter {
 class job_store {
  public:
   /// `db` serves requests (RLS per user; durable commits), `engine` the engine's own
-  /// writes (an engine pool: see database::options::engine_session). They may be the
-  /// same pool when it is not an engine pool.
-  job_store(database& db, database& engine);
-  explicit job_store(database& db) : job_store(db, db) {}
+  /// writes (an engine pool: see database::options::engine_session), `creation` the
+  /// inserts of new jobs (durable; a system pool makes each insert one round trip). They
+  /// may be the same pool when it is not an engine pool.
+  job_store(database& db, database& engine, database& creation);
+  job_store(database& db, database& engine) : job_store(db, engine, db) {}
+  explicit job_store(database& db) : job_store(db, db, db) {}
 
   /// Inserts the rows (status queued) in one statement; returns them as stored. A row
   /// whose dedup key an unfinished job already holds is not inserted (not returned).
@@ -138,6 +140,7 @@ class job_store {
  private:
   database& db_;
   database& engine_;
+  database& creation_;
 };
 
 }  // namespace jobserver::persistence

@@ -19,7 +19,7 @@
 # Leak rule (the run fails when any holds), quiet end against quiet after warm-up:
 #   RSS grew by more than --rss-growth percent (10); threads grew at all; Postgres
 #   connections grew past the larger of their count after warm-up and the pools' bound
-#   (DB_POOL_SIZE 8 + 4 engine connections); Redis clients grew past the larger of their
+#   (DB_POOL_SIZE 8 + 4 engine + 2 creation connections); Redis clients grew past the larger of their
 #   count after warm-up and their bound (the idle server's + one per HTTP thread + the
 #   16 of the shared pool); open fds grew by more than those new connections; any
 #   request failed (transport error, timeout, 5xx or an unexpected status) or any job
@@ -262,7 +262,7 @@ cmd_soak() {
   chmod go+x "$ROOT/.run" "$ROOT/.run/bench"
   start_services
   isolate soak
-  SOAK_HTTP_THREADS=128 SOAK_PG_BOUND=12   # HTTP_THREADS; DB_POOL_SIZE 8 + 4 engine connections
+  SOAK_HTTP_THREADS=128 SOAK_PG_BOUND=14   # HTTP_THREADS; DB_POOL_SIZE 8 + 4 engine + 2 creation connections
   start_jobserver "$SOAK_DIR/jobserver.log" LOG_LEVEL=warn LLM_PROVIDER=offline \
     HTTP_THREADS="$SOAK_HTTP_THREADS" DB_POOL_SIZE=8
   SOAK_URL=$SERVER_URL

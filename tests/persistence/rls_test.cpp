@@ -175,3 +175,33 @@ TEST_CASE("the system context sees every owner's rows", "[rls]") {
   REQUIRE(store.find_any(b.id).has_value());
   CHECK(store.find_any(b.id)->owner_id == "B");
 }
+
+TEST_CASE("a system pool sees every owner's rows, refuses per-user transactions and commits "
+          "autocommit inserts durably",
+          "[rls]") {
+  t::service_fixture fx;
+  jobserver::persistence::database::options o{fx.url, 2};
+  o.system_session = true;
+  jobserver::persistence::database creation{o};
+  job_store store{*fx.db, *fx.db, creation};
+  auto a = job_for("A");
+  auto b = job_for("B");
+  auto rows = store.insert({a, b});
+  CHECK(rows.size() == 2);
+
+  // Committed on their own: another pool's users each see their own row at once.
+  CHECK(count_as(*fx.db, "A", "jobs") == 1);
+  CHECK(count_as(*fx.db, "B", "jobs") == 1);
+  // The system pool's sessions see both without asking for it.
+  CHECK(creation.autocommit([](pqxx::transaction_base& tx) {
+    return tx.exec1("SELECT count(*) FROM jobs")[0].as<long long>();
+  }) == 2);
+  CHECK(creation.autocommit([](pqxx::transaction_base& tx) {
+    return tx.exec1("SELECT current_setting('synchronous_commit')")[0].as<std::string>();
+  }) == "on");
+  CHECK_THROWS_AS(count_as(creation, "A", "jobs"), app_error);
+  // And a per-user pool has no autocommit: a statement outside a transaction block could
+  // not be given its user.
+  CHECK_THROWS_AS(fx.db->autocommit([](pqxx::transaction_base& tx) { tx.exec("SELECT 1"); }),
+                  app_error);
+}
