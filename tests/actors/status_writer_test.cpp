@@ -18,16 +18,26 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A runtime on the fixture's schema and key prefix, with the built-in test job types.
-runtime_ptr test_runtime(const service_fixture& f) {
-  config::settings s;
-  s.database_url = f.url;
-  s.redis_url = redis_url();
-  s.redis_prefix = f.prefix;
-  s.storage_dir = (std::filesystem::temp_directory_path() / f.prefix).string();
-  s.enable_test_jobs = true;
-  return make_runtime(s);
-}
+/// An actor system and a runtime on a fresh schema and key prefix, with the built-in
+/// test job types.
+struct runtime_fixture {
+  service_fixture f;
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  runtime_ptr rt;
+
+  runtime_fixture() {
+    register_message_types(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    config::settings s;
+    s.database_url = f.url;
+    s.redis_url = redis_url();
+    s.redis_prefix = f.prefix;
+    s.storage_dir = (std::filesystem::temp_directory_path() / f.prefix).string();
+    s.enable_test_jobs = true;
+    rt = make_runtime(s);
+  }
+};
 
 /// A queued `sleep` job of `owner`, in Postgres and in its Redis queue.
 persistence::job_row queued_job(runtime& rt, const std::string& owner) {
@@ -76,11 +86,9 @@ caf::actor slow_writer(caf::actor_system& sys, std::shared_ptr<writer_log> log) 
 
 TEST_CASE("a cancel is answered only once the status writer has written the cancelled status",
           "[actors]") {
-  service_fixture f;
-  caf::actor_system_config cfg;
-  register_message_types(cfg);
-  caf::actor_system sys{cfg};
-  auto rt = test_runtime(f);
+  runtime_fixture fx;
+  auto& sys = *fx.sys;
+  auto& rt = fx.rt;
   auto log = std::make_shared<writer_log>();
   rt->actors.set(directory::writer, slow_writer(sys, log));
   rt->actors.set(directory::tracker, spawn_tracker(sys, rt));
@@ -111,11 +119,9 @@ TEST_CASE("a cancel is answered only once the status writer has written the canc
 
 TEST_CASE("the status writer writes a job's statuses and events in the order it was sent them",
           "[actors]") {
-  service_fixture f;
-  caf::actor_system_config cfg;
-  register_message_types(cfg);
-  caf::actor_system sys{cfg};
-  auto rt = test_runtime(f);
+  runtime_fixture fx;
+  auto& sys = *fx.sys;
+  auto& rt = fx.rt;
   auto writer = spawn_status_writer(sys, rt);
   auto job = queued_job(*rt, "user-a");
 
