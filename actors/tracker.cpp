@@ -334,44 +334,42 @@ caf::result<std::vector<job_row>> start_jobs(self_ptr self, const std::vector<cl
 std::string cancel_one(self_ptr self, const std::string& owner, const std::string& id,
                        std::vector<job_row>& changed) {
   auto& st = self->state;
-  {
-    auto row = st.rt->store->find(owner, id);
-    if (!row) throw app_error(errc::not_found, "Job not found");
-    if (row->terminal()) throw app_error(errc::conflict, "Job already finished");
-    if (auto q = st.rt->queues.find(row->type); q != st.rt->queues.end()) {
-      try {
-        q->second.remove(*st.redis, id);
-      } catch (const app_error&) {
-        warn_limited(self, "Redis unavailable during cancel; Postgres decides");
-      }
+  auto row = st.rt->store->find(owner, id);
+  if (!row) throw app_error(errc::not_found, "Job not found");
+  if (row->terminal()) throw app_error(errc::conflict, "Job already finished");
+  if (auto q = st.rt->queues.find(row->type); q != st.rt->queues.end()) {
+    try {
+      q->second.remove(*st.redis, id);
+    } catch (const app_error&) {
+      warn_limited(self, "Redis unavailable during cancel; Postgres decides");
     }
-    auto updated = st.rt->store->cancel(owner, id);
-    if (!updated) {
-      updated = st.rt->store->find(owner, id);
-      if (!updated) throw app_error(errc::not_found, "Job not found");
-      return to_api_json(*updated);
-    }
-    if (updated->status == status::processing) {
-      // To the node that runs it, through the cluster (this node or a peer).
-      if (auto m = st.rt->actors.get(directory::member))
-        self->send(m, cancel_atom::value, id, updated->node_id);
-      else if (auto d = st.rt->actors.get(directory::dispatcher))
-        self->send(d, cancel_atom::value, id);
-      log()->info("job {} cancel requested by {}", id, owner);
-    } else {
-      log()->info("job {} cancelled by {} before it ran", id, owner);
-    }
-    changed.push_back(*updated);
-    // Cancelling a batch cancels the children it is waiting for.
-    for (const auto& child : st.rt->store->unfinished_children(owner, id)) {
-      try {
-        cancel_one(self, owner, child, changed);
-      } catch (const app_error&) {
-        // Finished or gone meanwhile: nothing to cancel.
-      }
-    }
+  }
+  auto updated = st.rt->store->cancel(owner, id);
+  if (!updated) {
+    updated = st.rt->store->find(owner, id);
+    if (!updated) throw app_error(errc::not_found, "Job not found");
     return to_api_json(*updated);
   }
+  if (updated->status == status::processing) {
+    // To the node that runs it, through the cluster (this node or a peer).
+    if (auto m = st.rt->actors.get(directory::member))
+      self->send(m, cancel_atom::value, id, updated->node_id);
+    else if (auto d = st.rt->actors.get(directory::dispatcher))
+      self->send(d, cancel_atom::value, id);
+    log()->info("job {} cancel requested by {}", id, owner);
+  } else {
+    log()->info("job {} cancelled by {} before it ran", id, owner);
+  }
+  changed.push_back(*updated);
+  // Cancelling a batch cancels the children it is waiting for.
+  for (const auto& child : st.rt->store->unfinished_children(owner, id)) {
+    try {
+      cancel_one(self, owner, child, changed);
+    } catch (const app_error&) {
+      // Finished or gone meanwhile: nothing to cancel.
+    }
+  }
+  return to_api_json(*updated);
 }
 
 caf::result<std::string> cancel_job(self_ptr self, const std::string& owner, const std::string& id) {

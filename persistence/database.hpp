@@ -96,7 +96,6 @@ class database {
   bool sees_all_owners() const { return opts_.engine_session || opts_.system_session; }
 
  private:
-
   /// `run` with `Tx` as the transaction type. With a pqxx::nontransaction the retry on a
   /// fresh connection is as safe in the case it is for — a pooled session that Postgres
   /// ended meanwhile (a restart) cannot have run the statement; a connection lost in the
