@@ -32,8 +32,11 @@ class database {
     /// An engine pool: every session sees all owners' rows (`app.system`), so `as_system`
     /// costs no extra round trip, and commits do not wait for the WAL flush
     /// (`synchronous_commit = off`: after a Postgres crash the last few hundred ms of
-    /// engine writes may be lost, and the jobs concerned simply run again). `as_user` is
-    /// refused on such a pool.
+    /// engine writes may be lost, and the jobs concerned simply run again). Its statements
+    /// are planned for their parameters at every execution (`plan_cache_mode =
+    /// force_custom_plan`): the batch statements join a JSON array to `jobs`, and a plan
+    /// kept from when the table was small scans the whole table for every batch. `as_user`
+    /// is refused on such a pool.
     bool engine_session = false;
     /// A system pool: every session sees all owners' rows, like an engine pool, but its
     /// commits are durable. For the engine's writes that a client is promised (creating

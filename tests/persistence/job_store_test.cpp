@@ -442,3 +442,45 @@ TEST_CASE_METHOD(store_fixture,
     CHECK(plan.find("jobs_unfinished_idx") == std::string::npos);
   }
 }
+
+TEST_CASE_METHOD(store_fixture,
+                 "the engine's batch statements still reach jobs by primary key after the table "
+                 "grew from empty",
+                 "[store]") {
+  // A server started on an empty table runs its prepared batch statements many times while
+  // the table holds a handful of rows; a plan kept from then scans the whole table for
+  // every batch once it has grown. One connection, so every run below shares its plans.
+  jobserver::persistence::database::options opts{url, 1};
+  opts.engine_session = true;
+  jobserver::persistence::database engine{opts};
+  job_store engine_store{*db, engine};
+  for (int64_t token = 1; token <= 8; ++token) {
+    auto id = add("user-" + std::to_string(token));
+    REQUIRE(engine_store.start({claimed_job{id, "", "noop", token, 1}}, "node-1").size() == 1);
+    engine_store.store_progress({progress_update{id, token, 50}});
+    job_outcome o;
+    o.id = id;
+    o.type = "noop";
+    o.token = token;
+    o.what = kind::completed;
+    REQUIRE(engine_store.finish({o}).size() == 1);
+  }
+  db->as_system([&](pqxx::work& tx) {
+    tx.exec("INSERT INTO jobs (id, owner_id, type, status, max_attempts) "
+            "SELECT gen_random_uuid(), 'user-' || (g % 32), 'noop', 'queued', 3 "
+            "FROM generate_series(1, 20000) g");
+  });
+
+  for (const auto& [name, statement] : job_store::batch_statements()) {
+    INFO(name);
+    std::string plan;
+    engine.as_system([&, &name = name, &statement = statement](pqxx::work& tx) {
+      bool two = statement.find("$2") != std::string::npos;
+      auto explain = "EXPLAIN EXECUTE " + name + (two ? "('[]', 'node-1')" : "('[]')");
+      for (const auto& row : tx.exec(explain)) plan += std::string(row[0].c_str()) + "\n";
+    });
+    INFO(plan);
+    CHECK(plan.find("jobs_pkey") != std::string::npos);
+    CHECK(plan.find("Seq Scan on jobs") == std::string::npos);
+  }
+}
