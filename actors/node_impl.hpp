@@ -71,18 +71,34 @@ inline std::shared_ptr<runtime> make_runtime(const config::settings& s) {
   return rt;
 }
 
-/// Sends a request from a non-actor thread and waits for the reply, at most `timeout`.
+/// Sends a request from a non-actor thread and waits for the reply, at most `timeout`;
+/// throws app_error (unavailable) when none came. The wait is the scoped actor's own
+/// timed wait on its mailbox, not a request timeout: CAF 0.17 hands every request timeout
+/// to its clock thread and wakes that thread to set it and again to cancel it, two
+/// context switches per HTTP request. A reply that comes too late dies with the scoped
+/// actor.
 template <class T, class... Ts>
-T ask(caf::actor_system& sys, const caf::actor& to, Ts&&... xs) {
+T ask_within(std::chrono::milliseconds timeout, caf::actor_system& sys, const caf::actor& to,
+             Ts&&... xs) {
   if (!to) throw app_error(errc::unavailable, "server is starting or stopping", true);
   caf::scoped_actor self{sys};
   std::optional<T> out;
   std::optional<app_error> failure;
-  self->request(to, request_timeout, std::forward<Ts>(xs)...)
-      .receive([&](T& value) { out = std::move(value); },
-               [&](caf::error& err) { failure = to_app_error(err); });
+  auto handle = self->request(to, caf::infinite, std::forward<Ts>(xs)...);
+  caf::blocking_actor::accept_one_cond once;
+  self->varargs_receive(once, handle.id(), [&](T& value) { out = std::move(value); },
+                        [&](caf::error& err) { failure = to_app_error(err); },
+                        caf::after(timeout) >> [&] {
+                          failure = to_app_error(caf::make_error(caf::sec::request_timeout));
+                        });
   if (failure) throw *failure;
   return std::move(*out);
+}
+
+/// ask_within() with the node's request timeout.
+template <class T, class... Ts>
+T ask(caf::actor_system& sys, const caf::actor& to, Ts&&... xs) {
+  return ask_within<T>(request_timeout, sys, to, std::forward<Ts>(xs)...);
 }
 
 struct node::impl {

@@ -484,3 +484,20 @@ TEST_CASE_METHOD(store_fixture,
     CHECK(plan.find("Seq Scan on jobs") == std::string::npos);
   }
 }
+
+TEST_CASE_METHOD(store_fixture,
+                 "the API's timestamp format is inlined into the statements that return jobs",
+                 "[store]") {
+  // A SQL function the planner cannot inline runs as a call of its own for every
+  // timestamp of every row returned: four per job at each state change.
+  std::string plan, text;
+  db->as_system([&](pqxx::work& tx) {
+    for (const auto& row : tx.exec("EXPLAIN VERBOSE SELECT iso_utc(created_at) FROM jobs"))
+      plan += std::string(row[0].c_str()) + "\n";
+    text = tx.exec1("SELECT iso_utc('2026-12-06 10:11:12.345+01')")[0].c_str();
+  });
+  INFO(plan);
+  CHECK(plan.find("to_char") != std::string::npos);
+  CHECK(plan.find("iso_utc") == std::string::npos);
+  CHECK(text == "2026-12-06T09:11:12.345Z");
+}
