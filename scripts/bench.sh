@@ -342,20 +342,45 @@ listen_overflows() {
        else for (i = 2; i <= NF; i++) if (name[i] == "ListenOverflows") print $i }' /proc/net/netstat
 }
 
+# wrk's scheduling priority (a nice value), the same for every server it measures. The
+# client shares the two cores with the server under test: at equal priority a server with
+# many busy threads (one per connection) takes CPU time from wrk's two threads, and wrk
+# then times its own wait for a CPU as the server's latency (same server, same minute:
+# GET /health p99 27-62 ms at equal priority, 1.9-7.3 ms with wrk at -10). Lowering the
+# nice value needs root; otherwise wrk runs at equal priority and the report says so.
+wrk_nice() {
+  if [[ $(id -u) == 0 ]]; then echo -10; else echo 0; fi
+}
+
+# The machine's CPU counters (/proc/stat, first line: user nice system idle iowait irq
+# softirq steal).
+cpu_counters() { head -n 1 /proc/stat | awk '{ print $2, $3, $4, $5, $6, $7, $8, $9 }'; }
+
+# cpu_shares BEFORE AFTER: "idle_pct=N steal_pct=N" between two cpu_counters readings.
+# Steal is time the hypervisor gave the machine's CPUs to others while we had work.
+cpu_shares() {
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    n = split(a, x, " "); split(b, y, " "); t = 0
+    for (i = 1; i <= n; i++) { d[i] = y[i] - x[i]; t += d[i] }
+    if (t <= 0) t = 1
+    printf "idle_pct=%.0f steal_pct=%.1f", 100 * d[4] / t, 100 * d[8] / t }'
+}
+
 # run_wrk OUTFILE URL SCRIPT [SCRIPT ARGS...]: optional warm-up, then the measured run.
 # Prints wrk's `WRK ...` summary line (see bench/wrk/report.lua) plus
-# listen_overflows=N for the measured run.
+# listen_overflows=N, idle_pct=N and steal_pct=N for the measured run.
 run_wrk() {
   local out=$1 url=$2 script=$3; shift 3
   local common=(-t2 -c"$CONNECTIONS" --timeout 5s -s "$WRK_DIR/$script")
+  local client=(nice -n "$(wrk_nice)" wrk)
   if ((WARMUP > 0)); then
-    timeout $((WARMUP + 30)) wrk "${common[@]}" -d"${WARMUP}s" "$url" -- "$@" >"$out.warmup" 2>&1 || true
+    timeout $((WARMUP + 30)) "${client[@]}" "${common[@]}" -d"${WARMUP}s" "$url" -- "$@" >"$out.warmup" 2>&1 || true
   fi
-  local overflows; overflows=$(listen_overflows)
-  timeout $((DURATION + 60)) wrk "${common[@]}" -d"${DURATION}s" --latency "$url" -- "$@" >"$out" 2>&1 ||
+  local overflows cpu0; overflows=$(listen_overflows); cpu0=$(cpu_counters)
+  timeout $((DURATION + 60)) "${client[@]}" "${common[@]}" -d"${DURATION}s" --latency "$url" -- "$@" >"$out" 2>&1 ||
     { cat "$out" >&2; return 1; }
   overflows=$(($(listen_overflows) - overflows))
-  echo "$(grep '^WRK ' "$out" | tail -n 1) listen_overflows=$overflows"
+  echo "$(grep '^WRK ' "$out" | tail -n 1) listen_overflows=$overflows $(cpu_shares "$cpu0" "$(cpu_counters)")"
 }
 
 # ---- RESULTS.md ---------------------------------------------------------------------
@@ -570,7 +595,8 @@ engine_report() {
   echo "  first POST until Postgres counts all jobs \`completed\`."
   echo "  req/s, p50 and p99 are those of the POSTs."
   local warm="no warm-up run"; ((WARMUP > 0)) && warm="after a ${WARMUP}s warm-up run"
-  echo "- HTTP: \`wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency\` ($warm);"
+  echo "- HTTP: \`wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency\` ($warm), at nice $(wrk_nice) for every"
+  echo "  server alike (a client starved of CPU by the server under test times its own waiting);"
   echo "  GET rotates over $SEED completed jobs of one user, poll asks for 20 of them per request;"
   echo "  nginx (1 worker, access_log off) serves a static copy of one GET answer (${bytes:-?} bytes);"
   echo "  GET /health (fixed answer, no actor, Redis or Postgres) shows the server's HTTP layer alone."
@@ -592,6 +618,11 @@ engine_report() {
   echo "Kernel listen-queue overflows (TcpExt ListenOverflows) during each measured wrk run:"
   echo "GET $(kv_get "$get" listen_overflows), poll $(kv_get "$poll" listen_overflows)," \
        "health $(kv_get "$health" listen_overflows), nginx $(kv_get "$stat" listen_overflows)."
+  echo "CPU idle / stolen by the hypervisor during each measured wrk run: GET"
+  echo "$(kv_get "$get" idle_pct) / $(kv_get "$get" steal_pct) %, poll $(kv_get "$poll" idle_pct) / $(kv_get "$poll" steal_pct) %," \
+       "health $(kv_get "$health" idle_pct) / $(kv_get "$health" steal_pct) %, nginx $(kv_get "$stat" idle_pct) / $(kv_get "$stat" steal_pct) %" \
+       "(when a run leaves no CPU idle and the host steals, the stolen time comes as stops of"
+  echo "up to ~100 ms, which then set the p99 of every server measured so)."
   if [[ -n $RSS_E2E ]]; then
     echo "Server memory (RSS): $RSS_START MiB started and idle, $RSS_E2E MiB right after the $JOBS"
     echo "end-to-end jobs."
