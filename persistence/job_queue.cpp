@@ -40,34 +40,52 @@ end
 local function finish_tokens()
   if batch_token then redis.call('SET', base .. ':seq', fmt(batch_token)) end
 end
+-- Puts a job whose hash holds `owner` and `prio` in its owner's queue. `known`, when
+-- given, is a table the caller keeps across one script run: queues already known to be
+-- non-empty and priority levels already registered, to skip repeating those calls.
+local function push_as(id, owner, prio, front, known)
+  local q = base .. ':q:' .. prio .. ':' .. owner
+  if not (known and known[q]) then
+    if redis.call('LLEN', q) == 0 then redis.call('RPUSH', base .. ':ring:' .. prio, owner) end
+    if known then known[q] = true end
+  end
+  if front then redis.call('LPUSH', q, id) else redis.call('RPUSH', q, id) end
+  if not (known and known[prio]) then
+    redis.call('ZADD', base .. ':prio', prio, prio)
+    if known then known[prio] = true end
+  end
+end
 local function push(id, front)
   local m = base .. ':m:' .. id
-  local owner = redis.call('HGET', m, 'owner')
-  local prio = redis.call('HGET', m, 'prio')
-  local q = base .. ':q:' .. prio .. ':' .. owner
-  if redis.call('LLEN', q) == 0 then redis.call('RPUSH', base .. ':ring:' .. prio, owner) end
-  if front then redis.call('LPUSH', q, id) else redis.call('RPUSH', q, id) end
-  redis.call('ZADD', base .. ':prio', prio, prio)
+  local f = redis.call('HMGET', m, 'owner', 'prio')
+  push_as(id, f[1], f[2], front)
   redis.call('HSET', m, 'state', 'queued')
 end
-local function release(id, m)
+-- release_as / unqueue_as take the job's state, owner and prio as read by the caller.
+local function release_as(id, state, owner)
   redis.call('ZREM', base .. ':leases', id)
-  if redis.call('HGET', m, 'state') == 'active' then
-    local owner = redis.call('HGET', m, 'owner')
+  if state == 'active' then
     if redis.call('HINCRBY', base .. ':run', owner, -1) <= 0 then
       redis.call('HDEL', base .. ':run', owner)
     end
   end
 end
-local function unqueue(id, m)
-  local f = redis.call('HMGET', m, 'state', 'owner', 'prio')
-  if f[1] == 'queued' then
-    local q = base .. ':q:' .. f[3] .. ':' .. f[2]
+local function unqueue_as(id, state, owner, prio)
+  if state == 'queued' then
+    local q = base .. ':q:' .. prio .. ':' .. owner
     redis.call('LREM', q, 1, id)
-    if redis.call('LLEN', q) == 0 then redis.call('LREM', base .. ':ring:' .. f[3], 0, f[2]) end
-  elseif f[1] == 'delayed' then
+    if redis.call('LLEN', q) == 0 then redis.call('LREM', base .. ':ring:' .. prio, 0, owner) end
+  elseif state == 'delayed' then
     redis.call('ZREM', base .. ':delayed', id)
   end
+end
+local function release(id, m)
+  local f = redis.call('HMGET', m, 'state', 'owner')
+  release_as(id, f[1], f[2])
+end
+local function unqueue(id, m)
+  local f = redis.call('HMGET', m, 'state', 'owner', 'prio')
+  unqueue_as(id, f[1], f[2], f[3])
 end
 local function stall(id, max_stalls, out, handed_back)
   local m = base .. ':m:' .. id
@@ -94,18 +112,25 @@ end
 // ARGV: id owner prio max attempts min_token  (repeated)
 constexpr const char* enqueue_lua = R"lua(
 local added = 0
+local known = {}
+local last = tonumber(redis.call('GET', base .. ':seq') or '0')
+local top = nil
 for i = 1, #ARGV, 6 do
   local id = ARGV[i]
   local m = base .. ':m:' .. id
   if redis.call('EXISTS', m) == 0 then
-    redis.call('HSET', m, 'owner', ARGV[i + 1], 'prio', ARGV[i + 2], 'max', ARGV[i + 3],
-               'attempts', ARGV[i + 4], 'token', ARGV[i + 5], 'stalls', 0)
-    local last = tonumber(redis.call('GET', base .. ':seq') or '0')
-    if tonumber(ARGV[i + 5]) > last then redis.call('SET', base .. ':seq', ARGV[i + 5]) end
-    push(id, false)
+    local owner, prio = ARGV[i + 1], ARGV[i + 2]
+    redis.call('HSET', m, 'owner', owner, 'prio', prio, 'max', ARGV[i + 3],
+               'attempts', ARGV[i + 4], 'token', ARGV[i + 5], 'stalls', 0, 'state', 'queued')
+    if tonumber(ARGV[i + 5]) > last then
+      last = tonumber(ARGV[i + 5])
+      top = ARGV[i + 5]
+    end
+    push_as(id, owner, prio, false, known)
     added = added + 1
   end
 end
+if top then redis.call('SET', base .. ':seq', top) end
 return added
 )lua";
 
@@ -177,9 +202,10 @@ local out = {}
 for i = 1, #ARGV, 2 do
   local id = ARGV[i]
   local m = base .. ':m:' .. id
-  if redis.call('HGET', m, 'token') == ARGV[i + 1] then
-    release(id, m)
-    unqueue(id, m)
+  local f = redis.call('HMGET', m, 'token', 'state', 'owner', 'prio')
+  if f[1] == ARGV[i + 1] then
+    release_as(id, f[2], f[3])
+    unqueue_as(id, f[2], f[3], f[4])
     redis.call('DEL', m)
     out[#out + 1] = 1
   else
