@@ -46,7 +46,8 @@ std::unique_ptr<pqxx::connection> database::connect() {
                           std::to_string(opts_.idle_in_transaction_timeout_ms);
       if (sees_all_owners()) setup += "; SET app.system = 'on'";
       if (opts_.engine_session)
-        setup += "; SET synchronous_commit = off; SET plan_cache_mode = force_custom_plan; SET enable_seqscan = off";
+        setup += "; SET synchronous_commit = off; SET plan_cache_mode = force_custom_plan"
+                 "; SET enable_seqscan = off";
       tx.exec(setup);
     }
     std::vector<std::pair<std::string, std::string>> statements;

@@ -34,8 +34,10 @@ class database {
     /// (`synchronous_commit = off`: after a Postgres crash the last few hundred ms of
     /// engine writes may be lost, and the jobs concerned simply run again). Its statements
     /// are planned for their parameters at every execution (`plan_cache_mode =
-    /// force_custom_plan`): the batch statements join a JSON array to `jobs`, and a plan
-    /// kept from when the table was small scans the whole table for every batch. `as_user`
+    /// force_custom_plan`) and never scan a table sequentially (`enable_seqscan = off`):
+    /// the batch statements join a JSON array to `jobs`, and a plan kept from when the
+    /// table was small, or made before it was first analyzed, scans the whole table for
+    /// every batch. Everything run on it must find its rows through an index. `as_user`
     /// is refused on such a pool.
     bool engine_session = false;
     /// A system pool: every session sees all owners' rows, like an engine pool, but its

@@ -391,7 +391,9 @@ std::vector<job_row> job_store::unfinished(int min_age_ms, int limit) {
 }
 
 std::vector<std::pair<std::string, std::string>> job_store::delete_finished(int hours, int limit) {
-  return engine_.as_system([&](pqxx::work& tx) {
+  // On the request pool: retention finds old finished jobs by scanning the table, which the
+  // engine's sessions do not allow themselves (database::options::engine_session).
+  return db_.as_system([&](pqxx::work& tx) {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& r : tx.exec_params(delete_finished_sql, hours, limit))
       out.emplace_back(r[0].c_str(), r[1].c_str());

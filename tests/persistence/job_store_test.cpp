@@ -501,3 +501,25 @@ TEST_CASE_METHOD(store_fixture,
   CHECK(plan.find("iso_utc") == std::string::npos);
   CHECK(text == "2026-12-06T09:11:12.345Z");
 }
+
+TEST_CASE_METHOD(store_fixture,
+                 "retention deletes through the request pool, not the engine's sessions that "
+                 "refuse sequential scans",
+                 "[store]") {
+  // Retention looks for old finished jobs by scanning the table. An engine pool that cannot
+  // even connect shows the delete does not go through it.
+  jobserver::persistence::database::options opts{
+      "postgresql://jobserver:jobserver@127.0.0.1:1/jobserver", 1};
+  opts.engine_session = true;
+  jobserver::persistence::database unreachable{opts};
+  job_store with_unreachable_engine{*db, unreachable};
+  auto id = add("A");
+  start(id, 10);
+  REQUIRE(finish(id, 10, kind::completed, "{}").size() == 1);
+  sql("UPDATE jobs SET completed_at = now() - interval '48 hours' WHERE id = $1::uuid", id);
+
+  auto deleted = with_unreachable_engine.delete_finished(24, 100);
+  REQUIRE(deleted.size() == 1);
+  CHECK(deleted[0].first == id);
+  CHECK_FALSE(store.find_any(id).has_value());
+}
