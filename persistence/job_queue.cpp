@@ -40,19 +40,20 @@ end
 local function finish_tokens()
   if batch_token then redis.call('SET', base .. ':seq', fmt(batch_token)) end
 end
--- Puts a job whose hash holds `owner` and `prio` in its owner's queue. `known`, when
--- given, is a table the caller keeps across one script run: queues already known to be
--- non-empty and priority levels already registered, to skip repeating those calls.
+-- Puts a job whose hash holds `owner` and `prio` in its owner's queue. `known` (optional)
+-- is a table a caller keeps across one script run: queues already known to be non-empty
+-- and priority levels already registered, so those calls are not repeated.
 local function push_as(id, owner, prio, front, known)
+  known = known or {}
   local q = base .. ':q:' .. prio .. ':' .. owner
-  if not (known and known[q]) then
+  if not known[q] then
     if redis.call('LLEN', q) == 0 then redis.call('RPUSH', base .. ':ring:' .. prio, owner) end
-    if known then known[q] = true end
+    known[q] = true
   end
   if front then redis.call('LPUSH', q, id) else redis.call('RPUSH', q, id) end
-  if not (known and known[prio]) then
+  if not known[prio] then
     redis.call('ZADD', base .. ':prio', prio, prio)
-    if known then known[prio] = true end
+    known[prio] = true
   end
 end
 local function push(id, front)

@@ -356,14 +356,16 @@ wrk_nice() {
 # softirq steal).
 cpu_counters() { head -n 1 /proc/stat | awk '{ print $2, $3, $4, $5, $6, $7, $8, $9 }'; }
 
-# cpu_shares BEFORE AFTER: "idle_pct=N steal_pct=N" between two cpu_counters readings.
-# Steal is time the hypervisor gave the machine's CPUs to others while we had work.
+# cpu_shares BEFORE AFTER: "busy_pct=N idle_pct=N steal_pct=N" between two cpu_counters
+# readings (busy: all but idle and iowait). Steal is time the hypervisor gave the
+# machine's CPUs to others while we had work.
 cpu_shares() {
   awk -v a="$1" -v b="$2" 'BEGIN {
     n = split(a, x, " "); split(b, y, " "); t = 0
     for (i = 1; i <= n; i++) { d[i] = y[i] - x[i]; t += d[i] }
     if (t <= 0) t = 1
-    printf "idle_pct=%.0f steal_pct=%.1f", 100 * d[4] / t, 100 * d[8] / t }'
+    printf "busy_pct=%d idle_pct=%.0f steal_pct=%.1f", 100 * (t - d[4] - d[5]) / t,
+           100 * d[4] / t, 100 * d[8] / t }'
 }
 
 # run_wrk OUTFILE URL SCRIPT [SCRIPT ARGS...]: optional warm-up, then the measured run.
@@ -415,13 +417,9 @@ machine_line() {
 
 # Percent of all CPUs busy over the next $1 seconds (from /proc/stat).
 cpu_busy_pct() {
-  local _ u1 n1 s1 i1 w1 q1 sq1 st1 u2 n2 s2 i2 w2 q2 sq2 st2
-  read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
+  local before; before=$(cpu_counters)
   sleep "$1"
-  read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ </proc/stat
-  local busy=$(((u2 + n2 + s2 + q2 + sq2 + st2) - (u1 + n1 + s1 + q1 + sq1 + st1)))
-  local idle=$(((i2 + w2) - (i1 + w1)))
-  echo $((100 * busy / (busy + idle > 0 ? busy + idle : 1)))
+  kv_get "$(cpu_shares "$before" "$(cpu_counters)")" busy_pct
 }
 
 # Waits (at most $1 s) until other work leaves the CPUs mostly idle (< $2 % busy over
