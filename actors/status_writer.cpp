@@ -5,6 +5,12 @@
 // Postgres batch while this writes the last one. What Redis cannot take now waits and is
 // written when it returns (the newest status of each job), so a status never stays
 // behind Postgres.
+//
+// A finished run leaves the queue (its lease is settled) here too, and only after its
+// final status is in Redis: a node killed between the two leaves a lease that the other
+// nodes recover (and, finding the job finished in Postgres, write its status again),
+// never a finished job whose Redis status still reads `processing` with no lease left
+// to expire.
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -20,6 +26,7 @@ struct status_writer_state {
   runtime_ptr rt;
   std::unique_ptr<redis_client> redis;
   std::map<std::string, job_row> backlog;  // status writes that waited for Redis
+  std::vector<job_outcome> unsettled;      // runs to take off the queue once written
   bool timer_armed = false;
   std::chrono::steady_clock::time_point last_warning{};
   static inline const char* name = "status_writer";
@@ -40,6 +47,13 @@ std::string partial_json(const std::string& id, const std::string& text) {
   w.String(text.c_str(), static_cast<rapidjson::SizeType>(text.size()));
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
+}
+
+void arm_timer(self_ptr self) {
+  if (!self->state.timer_armed) {
+    self->state.timer_armed = true;
+    self->delayed_send(self, std::chrono::seconds(1), beat_atom::value);
+  }
 }
 
 void write_rows(self_ptr self, const std::vector<job_row>& rows) {
@@ -64,14 +78,46 @@ void write_rows(self_ptr self, const std::vector<job_row>& rows) {
       logger("tracker")->warn("Redis unavailable: job status served from Postgres until it returns");
     }
     for (const auto& r : rows) st.backlog[r.id] = r;
-    if (!st.timer_armed) {
-      st.timer_armed = true;
-      self->delayed_send(self, std::chrono::seconds(1), beat_atom::value);
-    }
+    arm_timer(self);
   }
   // A request on this node that follows the change must not be answered from memory
   // before Redis' own invalidation arrives.
   for (const auto& r : rows) st.rt->memory->invalidate(r.id);
+}
+
+/// Takes finished runs off their queues (one round trip per job type), except those whose
+/// status still waits for Redis; what Redis cannot take now waits for the next beat.
+void settle(self_ptr self) {
+  auto& st = self->state;
+  if (st.unsettled.empty()) return;
+  std::map<std::string, std::vector<job_outcome>> by_type;
+  std::vector<job_outcome> keep;
+  for (auto& o : st.unsettled)
+    (st.backlog.count(o.id) != 0 ? keep : by_type[o.type]).push_back(std::move(o));
+  for (auto& [type, runs] : by_type) {
+    auto q = st.rt->queues.find(type);
+    if (q == st.rt->queues.end()) continue;
+    std::vector<job_queue::settlement> ops;
+    ops.reserve(runs.size());
+    for (const auto& o : runs)
+      ops.push_back({o.id, o.token, o.what == job_outcome::retry, o.retry_delay_ms});
+    try {
+      q->second.settle(*st.redis, ops);
+    } catch (const app_error&) {
+      for (auto& o : runs) keep.push_back(std::move(o));
+    }
+  }
+  st.unsettled = std::move(keep);
+  if (!st.unsettled.empty()) arm_timer(self);
+}
+
+void write_then_settle(self_ptr self, const std::vector<job_row>& rows,
+                       std::vector<job_outcome>& runs) {
+  write_rows(self, rows);
+  auto& unsettled = self->state.unsettled;
+  unsettled.insert(unsettled.end(), std::make_move_iterator(runs.begin()),
+                   std::make_move_iterator(runs.end()));
+  settle(self);
 }
 
 void write_partials(self_ptr self, const std::vector<std::string>& ids,
@@ -116,17 +162,29 @@ caf::actor spawn_status_writer(caf::actor_system& sys, runtime_ptr rt) {
           write_rows(self, rows);
           return answer;
         },
+        // Written, then these runs leave their queues.
+        [=](write_atom, const std::vector<job_row>& rows, std::vector<job_outcome>& runs) {
+          write_then_settle(self, rows, runs);
+        },
+        // The same, answered after both (the tracker answers the runs' job actors then).
+        [=](write_atom, const std::vector<job_row>& rows, std::vector<job_outcome>& runs,
+            bool answer) {
+          write_then_settle(self, rows, runs);
+          return answer;
+        },
         [=](partial_atom, const std::vector<std::string>& ids, const std::vector<std::string>& texts) {
           write_partials(self, ids, texts);
         },
         // Answered once everything sent before it is written (a stopping node).
         [=](flush_atom) {
           replay(self);
+          settle(self);
           return true;
         },
         [=](beat_atom) {
           self->state.timer_armed = false;
           replay(self);
+          settle(self);
         },
     };
   });

@@ -29,8 +29,8 @@ struct tracker_state {
   std::map<std::string, std::string> partials;  // streamed text not yet in Redis
   std::map<std::string, progress_update> dirty_pg;
   std::vector<std::pair<job_outcome, caf::typed_response_promise<bool>>> finishing;
-  std::vector<job_outcome> redis_backlog;  // queue updates that waited for Redis
   std::vector<job_row> unsent;  // statuses waiting for the status writer (being restarted)
+  std::vector<job_outcome> unsettled;  // runs to take off the queue, waiting the same way
   bool flush_scheduled = false;
   bool timer_armed = false;
   clock_type::time_point last_pg_progress{};
@@ -104,19 +104,25 @@ void count_outcome(const job_outcome& o, double run_seconds) {
         .observe(run_seconds);
 }
 
-/// Sends statuses to the status writer, after any that waited for it. Without a writer
-/// (it is being restarted) they wait here; the next flush sends them.
-void write_cache(self_ptr self, std::vector<job_row> rows) {
+/// Sends statuses to the status writer, after any that waited for it, with the runs that
+/// leave their queues once those statuses are written. Without a writer (it is being
+/// restarted) they wait here; the next flush sends them.
+void write_cache(self_ptr self, std::vector<job_row> rows, std::vector<job_outcome> runs = {}) {
   auto& st = self->state;
   for (auto& r : rows) st.unsent.push_back(std::move(r));
-  if (st.unsent.empty()) return;
+  for (auto& o : runs) st.unsettled.push_back(std::move(o));
+  if (st.unsent.empty() && st.unsettled.empty()) return;
   auto writer = st.rt->actors.get(directory::writer);
   if (!writer) {
     arm_timer(self, std::chrono::milliseconds(500));
     return;
   }
-  self->send(writer, write_atom::value, std::move(st.unsent));
+  if (st.unsettled.empty())
+    self->send(writer, write_atom::value, std::move(st.unsent));
+  else
+    self->send(writer, write_atom::value, std::move(st.unsent), std::move(st.unsettled));
   st.unsent.clear();
+  st.unsettled.clear();
 }
 
 /// The answer to the current request, given once `rows` are written to Redis: a client
@@ -135,25 +141,26 @@ caf::result<T> answer_when_written(self_ptr self, std::vector<job_row> rows, T a
   return rp;
 }
 
-/// Tells the queue how runs ended (one round trip per job type); returns the runs that
-/// could not be told because Redis is unreachable.
-std::vector<job_outcome> settle_in_queue(self_ptr self, const std::vector<job_outcome>& runs) {
-  std::map<std::string, std::vector<const job_outcome*>> by_type;
-  for (const auto& o : runs) by_type[o.type].push_back(&o);
-  std::vector<job_outcome> unsent;
-  for (const auto& [type, outcomes] : by_type) {
-    auto q = self->state.rt->queues.find(type);
-    if (q == self->state.rt->queues.end()) continue;
-    std::vector<job_queue::settlement> ops;
-    for (const auto* o : outcomes)
-      ops.push_back({o->id, o->token, o->what == job_outcome::retry, o->retry_delay_ms});
-    try {
-      q->second.settle(*self->state.redis, ops);
-    } catch (const app_error&) {
-      for (const auto* o : outcomes) unsent.push_back(*o);
-    }
+using finish_answers = std::vector<std::pair<caf::typed_response_promise<bool>, bool>>;
+
+/// Finished runs: their statuses go to Redis, then they leave their queues (both in the
+/// status writer, in that order), and only then are their job actors answered, so a
+/// dispatcher that claims again on that answer finds the owner's running count lowered.
+void settle_when_written(self_ptr self, std::vector<job_row> rows, std::vector<job_outcome> runs,
+                         std::shared_ptr<finish_answers> answers) {
+  auto answer = [answers] {
+    for (auto& [promise, written] : *answers) promise.deliver(written);
+  };
+  auto writer = self->state.rt->actors.get(directory::writer);
+  if (!writer) {
+    write_cache(self, std::move(rows), std::move(runs));  // waits here for the writer
+    answer();
+    return;
   }
-  return unsent;
+  write_cache(self, {});  // the older ones first
+  self->request(writer, std::chrono::seconds(30), write_atom::value, std::move(rows), std::move(runs),
+                true)
+      .then([answer](bool) { answer(); }, [answer](caf::error&) { answer(); });
 }
 
 void log_outcome(self_ptr self, const job_outcome& o, const job_row& row) {
@@ -192,10 +199,11 @@ void flush_finishes(self_ptr self) {
   }
   std::unordered_map<std::string, const job_row*> by_id;
   for (const auto& r : rows) by_id[r.id] = &r;
+  auto answers = std::make_shared<finish_answers>();
+  answers->reserve(batch.size());
   std::vector<job_outcome> written_runs;
   for (auto& [o, promise] : batch)
     if (by_id.count(o.id) != 0) written_runs.push_back(o);
-  for (auto& o : settle_in_queue(self, written_runs)) st.redis_backlog.push_back(std::move(o));
   for (auto& [o, promise] : batch) {
     auto i = by_id.find(o.id);
     bool written = i != by_id.end();
@@ -213,10 +221,9 @@ void flush_finishes(self_ptr self) {
     st.dirty_redis.erase(o.id);
     st.dirty_pg.erase(o.id);
     st.partials.erase(o.id);
-    promise.deliver(written);
+    answers->emplace_back(std::move(promise), written);
   }
-  write_cache(self, std::move(rows));
-  if (!st.redis_backlog.empty()) arm_timer(self, std::chrono::milliseconds(1000));
+  settle_when_written(self, std::move(rows), std::move(written_runs), std::move(answers));
 }
 
 void flush_progress(self_ptr self) {
@@ -260,19 +267,10 @@ void flush_progress(self_ptr self) {
   }
 }
 
-void replay_backlog(self_ptr self) {
-  auto& st = self->state;
-  write_cache(self, {});
-  if (st.redis_backlog.empty()) return;
-  auto backlog = std::move(st.redis_backlog);
-  st.redis_backlog = settle_in_queue(self, backlog);
-  if (!st.redis_backlog.empty()) arm_timer(self, std::chrono::milliseconds(1000));
-}
-
 void flush(self_ptr self) {
   flush_finishes(self);
   flush_progress(self);
-  replay_backlog(self);
+  write_cache(self, {});  // what waited for a restarted writer
 }
 
 caf::result<std::vector<job_row>> start_jobs(self_ptr self, const std::vector<claimed_job>& claims) {
@@ -324,8 +322,7 @@ caf::result<std::vector<job_row>> start_jobs(self_ptr self, const std::vector<cl
     } catch (const app_error&) {
     }
   }
-  settle_in_queue(self, dropped);
-  write_cache(self, std::move(rows));
+  write_cache(self, std::move(rows), std::move(dropped));
   return runnable;
 }
 

@@ -164,3 +164,86 @@ TEST_CASE("the status writer writes a job's statuses and events in the order it 
   CHECK(events.events.back().type == "completed");
   self->send_exit(writer, caf::exit_reason::user_shutdown);
 }
+
+namespace {
+
+/// A status writer that notes, when a finished run's status reaches it, whether the run
+/// still holds its lease in the queue, then writes and settles as the real one does.
+struct lease_witness {
+  std::atomic<int> writes_with_runs{0};
+  std::atomic<bool> lease_held_at_write{false};
+};
+
+caf::actor witnessing_writer(caf::actor_system& sys, runtime_ptr rt, std::string id,
+                             std::shared_ptr<lease_witness> seen) {
+  auto real = spawn_status_writer(sys, rt);
+  return sys.spawn<caf::detached>([=](caf::event_based_actor* self) -> caf::behavior {
+    self->link_to(real);  // it stops with this one
+    auto redis = std::shared_ptr<persistence::redis_client>(rt->make_redis());
+    return {
+        [=](write_atom, std::vector<persistence::job_row>& rows,
+            std::vector<persistence::job_outcome>& runs, bool answer) {
+          bool ours = false;
+          for (const auto& o : runs) ours = ours || o.id == id;
+          if (ours) {
+            seen->writes_with_runs++;
+            seen->lease_held_at_write = rt->queue("sleep").leased(*redis) == 1;
+          }
+          return self->delegate(real, write_atom::value, std::move(rows), std::move(runs), answer);
+        },
+        [=](write_atom, std::vector<persistence::job_row>& rows) {
+          self->send(real, write_atom::value, std::move(rows));
+        },
+    };
+  });
+}
+
+}  // namespace
+
+TEST_CASE("a finished run leaves its queue only once its status is in Redis, and its job "
+          "actor is answered after both",
+          "[actors]") {
+  // A node killed between the two must leave a lease the others recover, never a finished
+  // job whose Redis status reads `processing` with no lease left to expire.
+  runtime_fixture fx;
+  auto& sys = *fx.sys;
+  auto& rt = fx.rt;
+  auto job = queued_job(*rt, "user-a");
+  auto seen = std::make_shared<lease_witness>();
+  rt->actors.set(directory::writer, witnessing_writer(sys, rt, job.id, seen));
+  rt->actors.set(directory::tracker, spawn_tracker(sys, rt));
+  auto redis = rt->make_redis();
+  auto claims = rt->queue("sleep").claim(*redis, rt->node_id, 1, 30000, 8);
+  REQUIRE(claims.size() == 1);
+  REQUIRE(claims[0].id == job.id);
+
+  caf::scoped_actor self{sys};
+  auto tracker = rt->actors.get(directory::tracker);
+  bool started = false;
+  self->request(tracker, 10s, start_atom::value, claims)
+      .receive([&](const std::vector<persistence::job_row>& rows) { started = rows.size() == 1; },
+               [&](caf::error& e) { FAIL("start failed: " << sys.render(e)); });
+  REQUIRE(started);
+
+  persistence::job_outcome done{job.id, "sleep", claims[0].token, persistence::job_outcome::completed,
+                                R"({"slept_ms":1})", {}, false, 0};
+  bool written = false;
+  std::optional<std::string> status_at_answer;
+  long long leased_at_answer = -1;
+  self->request(tracker, 10s, finish_atom::value, done)
+      .receive(
+          [&](bool w) {
+            written = w;
+            status_at_answer = rt->cache->read(*redis, "user-a", {job.id})[0];
+            leased_at_answer = rt->queue("sleep").leased(*redis);
+          },
+          [&](caf::error& e) { FAIL("finish failed: " << sys.render(e)); });
+  CHECK(written);
+  CHECK(seen->writes_with_runs == 1);
+  CHECK(seen->lease_held_at_write);  // the tracker did not settle the run before the write
+  REQUIRE(status_at_answer.has_value());
+  CHECK(status_at_answer->find("\"status\":\"completed\"") != std::string::npos);
+  CHECK(leased_at_answer == 0);
+  for (auto r : {directory::tracker, directory::writer})
+    self->send_exit(rt->actors.get(r), caf::exit_reason::user_shutdown);
+}
