@@ -145,3 +145,45 @@ TEST_CASE("the boundary is read from a multipart/form-data content type only", "
   CHECK(multipart_parser::boundary_of("multipart/form-data; boundary=" + std::string(71, 'a')).empty());
   CHECK(multipart_parser::boundary_of("multipart/form-data; boundary=\"a\x01z\"").empty());
 }
+
+TEST_CASE("a delimiter is found after long runs of one byte and near misses, at every alignment "
+          "and however the body is chunked",
+          "[multipart]") {
+  // The search tests 16 positions at a time for the delimiter's first and last bytes; runs
+  // of zeros, of carriage returns and of the boundary's own characters, and delimiters cut
+  // short or with one byte changed, must neither hide the real one nor pass for it.
+  const std::string boundary = "------------------------a1F0b2c3d4e5f607";
+  const std::string delimiter = "\r\n--" + boundary;
+  std::vector<std::string> fillers{std::string(70000, '0'), std::string(70000, '\0'),
+                                   std::string(5000, '\r'), std::string(5000, '-'),
+                                   std::string(3000, '7')};
+  std::string misses;
+  for (size_t k = 1; k < delimiter.size(); ++k) misses += delimiter.substr(0, k) + "x";
+  for (size_t k = 0; k < delimiter.size(); ++k) {
+    auto changed = delimiter;
+    changed[k] = changed[k] == 'x' ? 'y' : 'x';
+    misses += changed;
+  }
+  for (size_t lead = 0; lead < 20; ++lead) {
+    for (const auto& filler : fillers) {
+      std::string file = std::string(lead, 'a') + filler + misses + filler.substr(0, 100 + lead);
+      REQUIRE(file.find(delimiter) == std::string::npos);
+      // The closing delimiter comes within the last 16 bytes' reach, after carriage returns.
+      std::string title = "T" + std::string(lead % 4, '\r');
+      std::string body = "--" + boundary +
+                         "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.pdf\"\r\n\r\n" +
+                         file + delimiter + "\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n" +
+                         title + delimiter + "--\r\n";
+      for (size_t chunk : {size_t{1} << 20, size_t{4096}, size_t{17}}) {
+        if (chunk == 17 && lead % 5 != 0) continue;  // byte-sized feeds: a sample is enough
+        INFO("lead " << lead << ", filler of '" << static_cast<int>(filler[0]) << "', chunk " << chunk);
+        auto r = parse(body, chunk, boundary);
+        CHECK(r.accepted);
+        CHECK(r.complete);
+        REQUIRE(r.parts.size() == 2);
+        CHECK(r.parts[0].content == file);
+        CHECK(r.parts[1].content == title);
+      }
+    }
+  }
+}
