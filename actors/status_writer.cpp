@@ -107,17 +107,14 @@ void settle(self_ptr self) {
       for (auto& o : runs) keep.push_back(std::move(o));
     }
   }
+  bool settled = st.unsettled.size() > keep.size();
   st.unsettled = std::move(keep);
   if (!st.unsettled.empty()) arm_timer(self);
-}
-
-void write_then_settle(self_ptr self, const std::vector<job_row>& rows,
-                       std::vector<job_outcome>& runs) {
-  write_rows(self, rows);
-  auto& unsettled = self->state.unsettled;
-  unsettled.insert(unsettled.end(), std::make_move_iterator(runs.begin()),
-                   std::make_move_iterator(runs.end()));
-  settle(self);
+  // Their owners' running counts dropped: jobs the dispatcher's last claim had to leave
+  // for a user at the per-user limit can start now, not at its next poll.
+  if (settled)
+    if (auto dispatcher = st.rt->actors.get(directory::dispatcher))
+      caf::anon_send(dispatcher, wake_atom::value);
 }
 
 void write_partials(self_ptr self, const std::vector<std::string>& ids,
@@ -164,13 +161,11 @@ caf::actor spawn_status_writer(caf::actor_system& sys, runtime_ptr rt) {
         },
         // Written, then these runs leave their queues.
         [=](write_atom, const std::vector<job_row>& rows, std::vector<job_outcome>& runs) {
-          write_then_settle(self, rows, runs);
-        },
-        // The same, answered after both (the tracker answers the runs' job actors then).
-        [=](write_atom, const std::vector<job_row>& rows, std::vector<job_outcome>& runs,
-            bool answer) {
-          write_then_settle(self, rows, runs);
-          return answer;
+          write_rows(self, rows);
+          auto& unsettled = self->state.unsettled;
+          unsettled.insert(unsettled.end(), std::make_move_iterator(runs.begin()),
+                           std::make_move_iterator(runs.end()));
+          settle(self);
         },
         [=](partial_atom, const std::vector<std::string>& ids, const std::vector<std::string>& texts) {
           write_partials(self, ids, texts);

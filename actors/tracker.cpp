@@ -141,28 +141,6 @@ caf::result<T> answer_when_written(self_ptr self, std::vector<job_row> rows, T a
   return rp;
 }
 
-using finish_answers = std::vector<std::pair<caf::typed_response_promise<bool>, bool>>;
-
-/// Finished runs: their statuses go to Redis, then they leave their queues (both in the
-/// status writer, in that order), and only then are their job actors answered, so a
-/// dispatcher that claims again on that answer finds the owner's running count lowered.
-void settle_when_written(self_ptr self, std::vector<job_row> rows, std::vector<job_outcome> runs,
-                         std::shared_ptr<finish_answers> answers) {
-  auto answer = [answers] {
-    for (auto& [promise, written] : *answers) promise.deliver(written);
-  };
-  auto writer = self->state.rt->actors.get(directory::writer);
-  if (!writer) {
-    write_cache(self, std::move(rows), std::move(runs));  // waits here for the writer
-    answer();
-    return;
-  }
-  write_cache(self, {});  // the older ones first
-  self->request(writer, std::chrono::seconds(30), write_atom::value, std::move(rows), std::move(runs),
-                true)
-      .then([answer](bool) { answer(); }, [answer](caf::error&) { answer(); });
-}
-
 void log_outcome(self_ptr self, const job_outcome& o, const job_row& row) {
   double secs = 0;
   if (auto i = self->state.started.find(o.id); i != self->state.started.end())
@@ -199,8 +177,6 @@ void flush_finishes(self_ptr self) {
   }
   std::unordered_map<std::string, const job_row*> by_id;
   for (const auto& r : rows) by_id[r.id] = &r;
-  auto answers = std::make_shared<finish_answers>();
-  answers->reserve(batch.size());
   std::vector<job_outcome> written_runs;
   for (auto& [o, promise] : batch)
     if (by_id.count(o.id) != 0) written_runs.push_back(o);
@@ -221,9 +197,11 @@ void flush_finishes(self_ptr self) {
     st.dirty_redis.erase(o.id);
     st.dirty_pg.erase(o.id);
     st.partials.erase(o.id);
-    answers->emplace_back(std::move(promise), written);
+    promise.deliver(written);
   }
-  settle_when_written(self, std::move(rows), std::move(written_runs), std::move(answers));
+  // The status writer writes the statuses, then takes the runs off their queues (in that
+  // order: status_writer.cpp) and wakes the dispatcher, whose owners' counts drop then.
+  write_cache(self, std::move(rows), std::move(written_runs));
 }
 
 void flush_progress(self_ptr self) {

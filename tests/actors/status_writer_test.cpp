@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "actors/node_impl.hpp"
+#include "tests/support/server_process.hpp"  // eventually()
 #include "tests/support/test_env.hpp"
 
 using namespace jobserver;
@@ -168,10 +169,11 @@ TEST_CASE("the status writer writes a job's statuses and events in the order it 
 namespace {
 
 /// A status writer that notes, when a finished run's status reaches it, whether the run
-/// still holds its lease in the queue, then writes and settles as the real one does.
+/// still holds its lease in the queue, then hands everything to the real one.
 struct lease_witness {
   std::atomic<int> writes_with_runs{0};
   std::atomic<bool> lease_held_at_write{false};
+  std::atomic<int> wakes{0};  // of the stand-in dispatcher
 };
 
 caf::actor witnessing_writer(caf::actor_system& sys, runtime_ptr rt, std::string id,
@@ -182,26 +184,27 @@ caf::actor witnessing_writer(caf::actor_system& sys, runtime_ptr rt, std::string
     auto redis = std::shared_ptr<persistence::redis_client>(rt->make_redis());
     return {
         [=](write_atom, std::vector<persistence::job_row>& rows,
-            std::vector<persistence::job_outcome>& runs, bool answer) {
+            std::vector<persistence::job_outcome>& runs) {
           bool ours = false;
           for (const auto& o : runs) ours = ours || o.id == id;
           if (ours) {
-            seen->writes_with_runs++;
             seen->lease_held_at_write = rt->queue("sleep").leased(*redis) == 1;
+            seen->writes_with_runs++;  // after: the test reads the other once it sees this
           }
-          return self->delegate(real, write_atom::value, std::move(rows), std::move(runs), answer);
+          self->send(real, write_atom::value, std::move(rows), std::move(runs));
         },
         [=](write_atom, std::vector<persistence::job_row>& rows) {
           self->send(real, write_atom::value, std::move(rows));
         },
+        [=](flush_atom) { return self->delegate(real, flush_atom::value); },
     };
   });
 }
 
 }  // namespace
 
-TEST_CASE("a finished run leaves its queue only once its status is in Redis, and its job "
-          "actor is answered after both",
+TEST_CASE("a finished run leaves its queue only once its status is in Redis, and then the "
+          "dispatcher is woken",
           "[actors]") {
   // A node killed between the two must leave a lease the others recover, never a finished
   // job whose Redis status reads `processing` with no lease left to expire.
@@ -212,6 +215,9 @@ TEST_CASE("a finished run leaves its queue only once its status is in Redis, and
   auto seen = std::make_shared<lease_witness>();
   rt->actors.set(directory::writer, witnessing_writer(sys, rt, job.id, seen));
   rt->actors.set(directory::tracker, spawn_tracker(sys, rt));
+  rt->actors.set(directory::dispatcher, sys.spawn([seen](caf::event_based_actor*) -> caf::behavior {
+    return {[seen](wake_atom) { seen->wakes++; }};
+  }));
   auto redis = rt->make_redis();
   auto claims = rt->queue("sleep").claim(*redis, rt->node_id, 1, 30000, 8);
   REQUIRE(claims.size() == 1);
@@ -224,26 +230,27 @@ TEST_CASE("a finished run leaves its queue only once its status is in Redis, and
       .receive([&](const std::vector<persistence::job_row>& rows) { started = rows.size() == 1; },
                [&](caf::error& e) { FAIL("start failed: " << sys.render(e)); });
   REQUIRE(started);
+  int wakes_before = seen->wakes;
 
   persistence::job_outcome done{job.id, "sleep", claims[0].token, persistence::job_outcome::completed,
                                 R"({"slept_ms":1})", {}, false, 0};
   bool written = false;
-  std::optional<std::string> status_at_answer;
-  long long leased_at_answer = -1;
   self->request(tracker, 10s, finish_atom::value, done)
-      .receive(
-          [&](bool w) {
-            written = w;
-            status_at_answer = rt->cache->read(*redis, "user-a", {job.id})[0];
-            leased_at_answer = rt->queue("sleep").leased(*redis);
-          },
-          [&](caf::error& e) { FAIL("finish failed: " << sys.render(e)); });
+      .receive([&](bool w) { written = w; },
+               [&](caf::error& e) { FAIL("finish failed: " << sys.render(e)); });
   CHECK(written);
-  CHECK(seen->writes_with_runs == 1);
+  REQUIRE(eventually([&] { return seen->writes_with_runs.load() == 1; }, 10s));
   CHECK(seen->lease_held_at_write);  // the tracker did not settle the run before the write
-  REQUIRE(status_at_answer.has_value());
-  CHECK(status_at_answer->find("\"status\":\"completed\"") != std::string::npos);
-  CHECK(leased_at_answer == 0);
-  for (auto r : {directory::tracker, directory::writer})
+  bool flushed = false;
+  self->request(rt->actors.get(directory::writer), 10s, flush_atom::value)
+      .receive([&](bool) { flushed = true; },
+               [&](caf::error& e) { FAIL("flush failed: " << sys.render(e)); });
+  REQUIRE(flushed);
+  auto status = rt->cache->read(*redis, "user-a", {job.id})[0];
+  REQUIRE(status.has_value());
+  CHECK(status->find("\"status\":\"completed\"") != std::string::npos);
+  CHECK(rt->queue("sleep").leased(*redis) == 0);
+  CHECK(eventually([&] { return seen->wakes.load() > wakes_before; }, 10s));
+  for (auto r : {directory::tracker, directory::writer, directory::dispatcher})
     self->send_exit(rt->actors.get(r), caf::exit_reason::user_shutdown);
 }
