@@ -39,12 +39,13 @@
 #   compare   jobserver against the original Node stack (bench/baselines/node-bull:
 #             Express + Bull + pg, worker concurrency 1, 8 and 256) and nginx, on the same
 #             Postgres and Redis with the same client and load: end-to-end noop
-#             throughput, wrk GET /jobs/:id and POST /jobs/poll, peak RSS (VmHWM).
+#             throughput, wrk GET /jobs/:id and POST /jobs/poll, GET /jobs/:id at the
+#             same fixed rate for every server (bench/rate_get), peak RSS (VmHWM).
 #             Installs nginx, Node and the baseline's npm packages when missing.
 #             Options: --jobs N (10000), --clients N (32), --concurrency N (256),
 #               --node-concurrency "1 8 256", --seed N (1000), --duration S (10),
 #               --connections N (64), --warmup S (5), --rounds N (1), --idle-wait S (60),
-#               --no-write
+#               --rate N (3000 req/s, the fixed-rate GET), --no-write
 #   soak MINUTES  mixed load for MINUTES (uploads of bench/soak/notes.pdf, lesson
 #             generations with the offline provider, polls, SSE streams when the server
 #             has GET /jobs/:id/events, cancels); prints RSS, open fds, threads and

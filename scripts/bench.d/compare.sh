@@ -9,6 +9,8 @@
 #      stops when Postgres counts them all completed;
 #   2. bench/job_load seed: SEED completed jobs of user bench-reader;
 #   3. wrk GET /jobs/:id and POST /jobs/poll (20 ids) over those jobs;
+#   3b. bench/rate_get: GET /jobs/:id at the same fixed rate for every server (wrk measures
+#      each at its own saturation, where p99 is mostly its own queue);
 #   4. peak RSS: VmHWM of the server process (/proc/PID/status) after 1-3.
 # nginx then serves a static copy of jobserver's GET answer (the HTTP ceiling).
 
@@ -113,6 +115,10 @@ compare_server() {
     CR[$k.get]=$(run_wrk "$dir/wrk-get.txt" "$SERVER_URL" get_job.lua "$dir/ids.txt" bench-reader) ||
       FAILURES+=("round $round, $label: wrk GET failed")
     echo "${CR[$k.get]}"
+    echo "--> GET /jobs/:id at a fixed $RATE req/s"
+    CR[$k.rate]=$(run_rate "$dir/rate-get.txt" "$SERVER_URL" "$dir/ids.txt" bench-reader) ||
+      FAILURES+=("round $round, $label: fixed-rate GET failed; see ${dir#"$ROOT"/}/rate-get.txt")
+    echo "${CR[$k.rate]}"
     echo "--> wrk POST /jobs/poll"
     CR[$k.poll]=$(run_wrk "$dir/wrk-poll.txt" "$SERVER_URL" poll_jobs.lua "$dir/ids.txt" bench-reader 20) ||
       FAILURES+=("round $round, $label: wrk poll failed")
@@ -130,6 +136,17 @@ compare_server() {
     FAILURES+=("round $round, $label: the server died during the run; see ${dir#"$ROOT"/}/server.log")
   fi
   stop_pid "$pid" 20 "$label"
+}
+
+# run_rate OUT URL IDS USER: bench/rate_get at RATE req/s for DURATION s (after 2 s not
+# counted), at wrk's priority; prints its RATE line with the machine's idle and stolen CPU.
+run_rate() {
+  local out=$1 url=$2 ids=$3 user=$4 cpu0
+  cpu0=$(cpu_counters)
+  timeout $((DURATION + 60)) nice -n "$(wrk_nice)" "$ROOT/$BUILD_DIR/bench/rate_get" --url "$url" \
+    --ids "$ids" --user "$user" --rate "$RATE" --seconds "$DURATION" --warmup 2 >"$out" 2>&1 ||
+    { cat "$out" >&2; return 1; }
+  echo "$(grep '^RATE ' "$out" | tail -n 1) $(cpu_shares "$cpu0" "$(cpu_counters)")"
 }
 
 # compare_nginx ROUND: wrk against nginx serving jobserver's GET answer of this round.
@@ -157,6 +174,8 @@ compare_nginx() {
 # ---- options, versions -------------------------------------------------------------------
 compare_options() {
   JOBS=10000 CLIENTS=32 SEED=1000 DURATION=10 CONNECTIONS=64 WARMUP=5 IDLE_WAIT=60 WRITE=1
+  # About half of what the baseline serves at saturation on this machine (~6,000 req/s).
+  RATE=3000
   # The baseline also runs at our concurrency, so neither side is held to a smaller one.
   CONCURRENCY=256 ROUNDS=1 NODE_CONCURRENCY="1 8 256"
   while (($#)); do
@@ -171,12 +190,13 @@ compare_options() {
       --warmup) WARMUP=$2; shift 2 ;;
       --rounds) ROUNDS=$2; shift 2 ;;
       --idle-wait) IDLE_WAIT=$2; shift 2 ;;
+      --rate) RATE=$2; shift 2 ;;
       --no-write) WRITE=0; shift ;;
       *) die "compare: unknown option $1 (see scripts/bench.sh --help)" ;;
     esac
   done
   local n
-  for n in "$JOBS" "$CLIENTS" "$SEED" "$DURATION" "$CONNECTIONS" "$WARMUP" "$IDLE_WAIT" \
+  for n in "$JOBS" "$CLIENTS" "$SEED" "$DURATION" "$CONNECTIONS" "$WARMUP" "$IDLE_WAIT" "$RATE" \
            "$CONCURRENCY" "$ROUNDS" $NODE_CONCURRENCY; do
     [[ $n =~ ^[0-9]+$ && $n -le 100000000 ]] || die "compare: options take whole numbers (got '$n')"
   done
@@ -205,7 +225,7 @@ compare_versions() {
 cmd_compare() {
   compare_options "$@"
   ensure_node_baseline
-  build job_load jobserver
+  build job_load rate_get jobserver
   CMP_DIR="$ROOT/.run/bench/compare"
   rm -rf "$CMP_DIR"; mkdir -p "$CMP_DIR"
   chmod go+x "$ROOT/.run" "$ROOT/.run/bench"

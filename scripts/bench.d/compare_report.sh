@@ -68,6 +68,12 @@ compare_round_table() {
     local x=${CR[$r.$1.$w]:-}
     echo "$(fmt_ms "$(kv_get "$x" p50_us)") / $(fmt_ms "$(kv_get "$x" p99_us)")"
   }
+  cell_rate_lat() {
+    [[ $1 == nginx ]] && { echo –; return; }
+    local x=${CR[$r.$1.rate]:-}
+    [[ -n $x ]] || { echo n/a; return; }
+    echo "$(fmt_ms "$(ms_us "$(kv_get "$x" p50_ms)")") / $(fmt_ms "$(ms_us "$(kv_get "$x" p99_ms)")") ($(kv_get "$x" steal_pct)% stolen)"
+  }
   cell_get_rps() { cell_rps "$1" get; }
   cell_get_lat() { cell_lat "$1" get; }
   cell_poll_rps() { cell_rps "$1" poll; }
@@ -89,6 +95,7 @@ compare_round_table() {
   row "GET /jobs/:id req/s" cell_get_rps \
     "$(ratio_x "$(kv_get "${CR[$js.get]:-}" rps)" "$(kv_get "${CR[$r.$bg.get]:-}" rps)")"
   row "GET /jobs/:id p50 / p99" cell_get_lat ""
+  row "GET /jobs/:id p50 / p99 at a fixed $RATE req/s" cell_rate_lat ""
   row "POST /jobs/poll (20 ids) req/s" cell_poll_rps \
     "$(ratio_x "$(kv_get "${CR[$js.poll]:-}" rps)" "$(kv_get "${CR[$r.$(best_baseline "$r" poll rps).poll]:-}" rps)")"
   row "POST /jobs/poll p50 / p99" cell_poll_lat ""
@@ -121,6 +128,13 @@ compare_report() {
   echo "  nice $(wrk_nice) for every server alike: see run_wrk in scripts/bench.sh) on"
   echo "  GET /jobs/:id (rotating over those jobs) and POST /jobs/poll (20 ids per request);"
   echo "  peak RSS is the process's VmHWM after all of it."
+  echo "- GET /jobs/:id at a fixed rate: \`bench/rate_get\`, $RATE req/s for ${DURATION}s (after 2 s not"
+  echo "  counted) over 16 keep-alive connections, at wrk's priority, the same for every server."
+  echo "  wrk keeps all its connections busy, so it measures each server at its own saturation,"
+  echo "  where p99 is mostly the server's own queue (and, on a VM whose cores are all busy,"
+  echo "  the host's pauses); here every server gets the same load. The load is open: each"
+  echo "  request is due at a fixed time and its latency runs from then, so a server that"
+  echo "  stalls is charged for every request it delayed."
   echo "- jobserver: ENABLE_TEST_JOBS=1 LOG_LEVEL=warn TEST_JOB_CONCURRENCY=$CONCURRENCY PER_USER_CONCURRENCY=64,"
   echo "  other settings default (HTTP_THREADS 128, DB_POOL_SIZE 8)."
   echo "- Node baseline (\`bench/baselines/node-bull\`): one process, Express API and Bull worker as"
@@ -140,7 +154,8 @@ compare_report() {
   echo "| target | $(for ((r = 1; r <= ROUNDS; r++)); do printf 'round %d | ' "$r"; done)"
   echo "|---|$(for ((r = 1; r <= ROUNDS; r++)); do printf -- '---|'; done)"
   local t1="| end-to-end ≥ 5x the baseline at its best concurrency |" t2="| GET /jobs/:id ≥ 5x the baseline's req/s |"
-  local t3="| GET /jobs/:id p99 lower than the baseline's |" t4="| peak RSS under the baseline's (every concurrency) |"
+  local t3="| GET /jobs/:id p99 lower than the baseline's (wrk, each at saturation) |"
+  local t3r="| GET /jobs/:id p99 lower than the baseline's (the same fixed $RATE req/s) |" t4="| peak RSS under the baseline's (every concurrency) |"
   local be bg a b v
   verdict_of() { if "$@"; then echo "**met**"; else echo "**missed**"; fi; }
   for ((r = 1; r <= ROUNDS; r++)); do
@@ -153,6 +168,8 @@ compare_report() {
     t2+=" $(ratio_x "$a" "$b") $(verdict_of ge "$v" 5) |"
     a=$(kv_get "${CR[$r.jobserver.get]:-}" p99_us); b=$(kv_get "${CR[$r.$bg.get]:-}" p99_us)
     t3+=" $(fmt_ms "$a") vs $(fmt_ms "$b") $(verdict_of lt "$a" "$b") |"
+    a=$(ms_us "$(kv_get "${CR[$r.jobserver.rate]:-}" p99_ms)"); b=$(ms_us "$(kv_get "${CR[$r.$bg.rate]:-}" p99_ms)")
+    t3r+=" $(fmt_ms "$a") vs $(fmt_ms "$b") $(verdict_of lt "$a" "$b") |"
     local l max_ok=1 lowest=""
     a=${CR[$r.jobserver.hwm]:-}
     for l in "${CMP_LABELS[@]:1}"; do
@@ -162,7 +179,7 @@ compare_report() {
     done
     t4+=" $(fmt_mib "$a") vs $(fmt_mib "$lowest") (lowest) $( ((max_ok)) && echo "**met**" || echo "**missed**") |"
   done
-  echo "$t1"; echo "$t2"; echo "$t3"; echo "$t4"
+  echo "$t1"; echo "$t2"; echo "$t3"; echo "$t3r"; echo "$t4"
   echo
   echo "Logs and raw output of the last run: \`.run/bench/compare/round*/<server>/\`."
   if ((${#FAILURES[@]})); then
