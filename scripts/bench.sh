@@ -54,7 +54,8 @@
 #               --rss-growth PCT (10), --no-write
 #   upload    the answer latency of 20 MB PDF uploads (bench/upload_latency.sh) with
 #             processor threads at PROCESSOR_NICE=0 and at the default, against
-#             sending the same 20 MB over loopback TCP into a file. Options:
+#             sending the same 20 MB over loopback TCP into a file; first the multipart
+#             delimiter search alone against glibc's memmem (bench/multipart_bench). Options:
 #               --uploads N (40), --idle-wait S (120), --no-write
 #   indexes   the end-to-end noop run with the indexes of jobs as built against the same
 #             schema with the former single-column indexes (owner_id, status, type,
