@@ -13,23 +13,18 @@
 #include <fstream>
 #include <thread>
 
+#include "bench/bench_util.hpp"
 #include "tests/e2e/cluster_support.hpp"
 
 using namespace jobserver::testing;
 using namespace std::chrono_literals;
+using jobserver::bench::percentile;
 
 namespace {
 
 int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
 }
 
 }  // namespace
@@ -98,8 +93,8 @@ TEST_CASE("chaos: kill -9 and restart a worker node every round; nothing lost, n
   std::snprintf(line, sizeof(line),
                 "rounds=%d jobs=%zu lost=%d completed_twice=%d failover_median_ms=%.0f "
                 "failover_p90_ms=%.0f failover_max_ms=%.0f rounds_without_running_jobs=%d",
-                rounds, all_jobs.size(), lost, twice, percentile(failover_ms, 0.5),
-                percentile(failover_ms, 0.9), percentile(failover_ms, 1.0), missed);
+                rounds, all_jobs.size(), lost, twice, percentile(failover_ms, 50),
+                percentile(failover_ms, 90), percentile(failover_ms, 100), missed);
   std::printf("%s\n", line);
   if (const char* out = std::getenv("CHAOS_OUT"); out != nullptr && *out != '\0') std::ofstream(out) << line << "\n";
   CHECK(lost == 0);

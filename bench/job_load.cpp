@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.hpp"
 #include "bench/job_db.hpp"
 
 namespace {
@@ -93,13 +94,7 @@ options parse_args(int argc, char** argv) {
   num("wait-timeout", o.wait_timeout_s);
   num("stall", o.stall_s);
   if (!kv.empty()) usage("unknown flag --" + kv.begin()->first);
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) usage("--url must be http://HOST:PORT");
-  auto hostport = url.substr(scheme.size());
-  auto colon = hostport.rfind(':');
-  if (colon == std::string::npos) usage("--url needs a port");
-  o.host = hostport.substr(0, colon);
-  o.port = std::stoi(hostport.substr(colon + 1));
+  if (!parse_http_url(url, o.host, o.port)) usage("--url must be http://HOST:PORT");
   if (o.db.empty()) usage("--db is required");
   if (o.mode == "seed" && (o.user.empty() || o.ids_out.empty()))
     usage("seed needs --user and --ids-out");
@@ -108,13 +103,6 @@ options parse_args(int argc, char** argv) {
 
 double ms_since(clock_type::time_point t0) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-}
-
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  size_t k = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
 }
 
 std::unique_ptr<httplib::Client> make_client(const options& o) {

@@ -15,19 +15,16 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.hpp"
 #include "http/multipart.hpp"
 
 namespace {
 
+using jobserver::bench::percentile;
 using clock_type = std::chrono::steady_clock;
 
 double ms_since(clock_type::time_point t0) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-}
-
-double pct(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p / 100 * static_cast<double>(v.size() - 1) + 0.5))];
 }
 
 }  // namespace
@@ -80,8 +77,8 @@ int main() {
     }
     std::printf("CONTENT name=%s boundaries=%zu memmem_not_found=%zu ours_p50_ms=%.2f ours_p99_ms=%.2f ours_max_ms=%.2f "
                 "memmem_p50_ms=%.2f memmem_p99_ms=%.2f memmem_max_ms=%.2f max_ratio=%.2f\n",
-                name.c_str(), boundaries.size(), sink, pct(ours, 50), pct(ours, 99), pct(ours, 100),
-                pct(base, 50), pct(base, 99), pct(base, 100), pct(ours, 100) / pct(base, 100));
+                name.c_str(), boundaries.size(), sink, percentile(ours, 50), percentile(ours, 99), percentile(ours, 100),
+                percentile(base, 50), percentile(base, 99), percentile(base, 100), percentile(ours, 100) / percentile(base, 100));
   }
   return 0;
 }

@@ -26,7 +26,11 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.hpp"
+
 namespace {
+
+using jobserver::bench::percentile;
 
 using clock_type = std::chrono::steady_clock;
 
@@ -57,12 +61,8 @@ options parse_args(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--url") {
-      std::string url = value();
-      auto colon = url.rfind(':');
-      if (url.rfind("http://", 0) != 0 || colon == std::string::npos || colon < 7)
+      if (!jobserver::bench::parse_http_url(value(), o.host, o.port))
         usage("--url must be http://HOST:PORT");
-      o.host = url.substr(7, colon - 7);
-      o.port = std::atoi(url.c_str() + colon + 1);
     } else if (a == "--ids") {
       o.ids_file = value();
     } else if (a == "--user") {
@@ -84,12 +84,6 @@ options parse_args(int argc, char** argv) {
   if (o.rate <= 0 || o.seconds <= 0 || o.warmup < 0 || o.connections <= 0)
     usage("--rate, --seconds and --connections must be positive");
   return o;
-}
-
-double pct(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  auto at = static_cast<size_t>(p / 100 * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(sorted.size() - 1, at)];
 }
 
 }  // namespace
@@ -138,10 +132,9 @@ int main(int argc, char** argv) {
   double elapsed = std::chrono::duration<double>(clock_type::now() - measured_from).count();
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::sort(all.begin(), all.end());
   std::printf("RATE target_rps=%.0f achieved_rps=%.0f requests=%zu errors=%lld p50_ms=%.3f "
               "p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f\n",
               o.rate, static_cast<double>(all.size()) / elapsed, all.size(), errors.load(),
-              pct(all, 50), pct(all, 90), pct(all, 99), pct(all, 99.9), all.empty() ? 0.0 : all.back());
+              percentile(all, 50), percentile(all, 90), percentile(all, 99), percentile(all, 99.9), percentile(all, 100));
   return all.empty() ? 1 : 0;
 }
