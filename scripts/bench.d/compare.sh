@@ -10,7 +10,8 @@
 #   2. bench/job_load seed: SEED completed jobs of user bench-reader;
 #   3. wrk GET /jobs/:id and POST /jobs/poll (20 ids) over those jobs;
 #   3b. bench/rate_get: GET /jobs/:id at the same fixed rate for every server (wrk measures
-#      each at its own saturation, where p99 is mostly its own queue);
+#      each at its own saturation, where p99 is mostly its own queue); jobserver also at
+#      five times the best baseline's wrk req/s of the round (the baselines run first);
 #   4. peak RSS: VmHWM of the server process (/proc/PID/status) after 1-3.
 # nginx then serves a static copy of jobserver's GET answer (the HTTP ceiling).
 
@@ -116,9 +117,10 @@ compare_server() {
       FAILURES+=("round $round, $label: wrk GET failed")
     echo "${CR[$k.get]}"
     echo "--> GET /jobs/:id at a fixed $RATE req/s"
-    CR[$k.rate]=$(run_rate "$dir/rate-get.txt" "$SERVER_URL" "$dir/ids.txt" bench-reader) ||
+    CR[$k.rate]=$(run_rate "$dir/rate-get.txt" "$SERVER_URL" "$dir/ids.txt" bench-reader "$RATE") ||
       FAILURES+=("round $round, $label: fixed-rate GET failed; see ${dir#"$ROOT"/}/rate-get.txt")
     echo "${CR[$k.rate]}"
+    if [[ $label == jobserver ]]; then compare_rate5 "$round" "$dir"; fi
     echo "--> wrk POST /jobs/poll"
     CR[$k.poll]=$(run_wrk "$dir/wrk-poll.txt" "$SERVER_URL" poll_jobs.lua "$dir/ids.txt" bench-reader 20) ||
       FAILURES+=("round $round, $label: wrk poll failed")
@@ -138,15 +140,31 @@ compare_server() {
   stop_pid "$pid" 20 "$label"
 }
 
-# run_rate OUT URL IDS USER: bench/rate_get at RATE req/s for DURATION s (after 2 s not
+# run_rate OUT URL IDS USER RPS: bench/rate_get at RPS req/s for DURATION s (after 2 s not
 # counted), at wrk's priority; prints its RATE line with the machine's idle and stolen CPU.
 run_rate() {
-  local out=$1 url=$2 ids=$3 user=$4 cpu0
+  local out=$1 url=$2 ids=$3 user=$4 rps=$5 cpu0
   cpu0=$(cpu_counters)
   timeout $((DURATION + 60)) nice -n "$(wrk_nice)" "$ROOT/$BUILD_DIR/bench/rate_get" --url "$url" \
-    --ids "$ids" --user "$user" --rate "$RATE" --seconds "$DURATION" --warmup 2 >"$out" 2>&1 ||
+    --ids "$ids" --user "$user" --rate "$rps" --seconds "$DURATION" --warmup 2 >"$out" 2>&1 ||
     { cat "$out" >&2; return 1; }
   echo "$(grep '^RATE ' "$out" | tail -n 1) $(cpu_shares "$cpu0" "$(cpu_counters)")"
+}
+
+# compare_rate5 ROUND DIR: jobserver's GET /jobs/:id at five times the best baseline's
+# saturated (wrk) req/s of the round, at a fixed rate: the target "5x the req/s with a
+# lower p99" asked of one run. The baselines run before jobserver in a round for this.
+compare_rate5() {
+  local round=$1 dir=$2 best rps
+  best=$(best_baseline "$round" get rps)
+  rps=$(kv_get "${CR[$round.$best.get]:-}" rps)
+  [[ -n $best && -n $rps ]] || { FAILURES+=("round $round: no baseline GET figure to take five times"); return; }
+  CR[$round.rate5_rps]=$((5 * rps))
+  echo "--> GET /jobs/:id at a fixed ${CR[$round.rate5_rps]} req/s (5x $(label_name "$best"))"
+  CR[$round.jobserver.rate5]=$(run_rate "$dir/rate5-get.txt" "$SERVER_URL" "$dir/ids.txt" bench-reader \
+    "${CR[$round.rate5_rps]}") ||
+    FAILURES+=("round $round, jobserver: GET at 5x the baseline's rate failed; see ${dir#"$ROOT"/}/rate5-get.txt")
+  echo "${CR[$round.jobserver.rate5]}"
 }
 
 # compare_nginx ROUND: wrk against nginx serving jobserver's GET answer of this round.
@@ -235,8 +253,10 @@ cmd_compare() {
   machine=$(machine_line); versions=$(compare_versions)
   services_before=$(services_identity)
   CMP_STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+  CMP_LABELS=("${labels[@]}")
   for ((round = 1; round <= ROUNDS; round++)); do
-    for c in "${labels[@]}"; do compare_server "$round" "$c"; done
+    # jobserver last: its GET at 5x the baselines' rate needs their figures of the round.
+    for c in "${labels[@]:1}" jobserver; do compare_server "$round" "$c"; done
     compare_nginx "$round"
   done
   if [[ $(services_identity) != "$services_before" ]]; then

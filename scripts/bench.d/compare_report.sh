@@ -74,6 +74,12 @@ compare_round_table() {
     [[ -n $x ]] || { echo n/a; return; }
     echo "$(fmt_ms "$(ms_us "$(kv_get "$x" p50_ms)")") / $(fmt_ms "$(ms_us "$(kv_get "$x" p99_ms)")") ($(kv_get "$x" steal_pct)% stolen)"
   }
+  cell_rate5_lat() {
+    [[ $1 == jobserver ]] || { echo –; return; }
+    local x=${CR[$r.jobserver.rate5]:-}
+    [[ -n $x ]] || { echo n/a; return; }
+    echo "$(fmt_ms "$(ms_us "$(kv_get "$x" p50_ms)")") / $(fmt_ms "$(ms_us "$(kv_get "$x" p99_ms)")") ($(fmt_int "$(kv_get "$x" achieved_rps)") req/s, $(kv_get "$x" steal_pct)% stolen)"
+  }
   cell_get_rps() { cell_rps "$1" get; }
   cell_get_lat() { cell_lat "$1" get; }
   cell_poll_rps() { cell_rps "$1" poll; }
@@ -96,6 +102,8 @@ compare_round_table() {
     "$(ratio_x "$(kv_get "${CR[$js.get]:-}" rps)" "$(kv_get "${CR[$r.$bg.get]:-}" rps)")"
   row "GET /jobs/:id p50 / p99" cell_get_lat ""
   row "GET /jobs/:id p50 / p99 at a fixed $RATE req/s" cell_rate_lat ""
+  row "GET /jobs/:id p50 / p99 at a fixed $(fmt_int "${CR[$r.rate5_rps]:-}") req/s (5x the best baseline's req/s)" \
+    cell_rate5_lat ""
   row "POST /jobs/poll (20 ids) req/s" cell_poll_rps \
     "$(ratio_x "$(kv_get "${CR[$js.poll]:-}" rps)" "$(kv_get "${CR[$r.$(best_baseline "$r" poll rps).poll]:-}" rps)")"
   row "POST /jobs/poll p50 / p99" cell_poll_lat ""
@@ -103,6 +111,24 @@ compare_round_table() {
   row "peak RSS (VmHWM) after all of the above" cell_hwm ""
   row "errors (end-to-end / GET / poll)" cell_errors ""
   row "CPUs busy with other work just before" cell_busy ""
+}
+
+# rate5_verdict R: jobserver's p99 at five times the best baseline's GET req/s against the
+# lowest p99 any baseline had at its own saturation, met only when that rate was served
+# (99 % of it, no error).
+rate5_verdict() {
+  local r=$1 x=${CR[$1.jobserver.rate5]:-} l b lowest="" a served
+  [[ -n $x ]] || { echo "n/a **missed**"; return; }
+  for l in "${CMP_LABELS[@]:1}"; do
+    b=$(kv_get "${CR[$r.$l.get]:-}" p99_us)
+    [[ -n $b ]] && [[ -z $lowest || $b -lt $lowest ]] && lowest=$b
+  done
+  a=$(ms_us "$(kv_get "$x" p99_ms)")
+  served=$(awk -v got="$(kv_get "$x" achieved_rps)" -v want="${CR[$r.rate5_rps]:-0}" -v e="$(kv_get "$x" errors)" \
+    'BEGIN { print (want > 0 && got >= 0.99 * want && e == 0) ? 1 : 0 }')
+  local ok=0
+  ((served)) && lt "$a" "$lowest" && ok=1
+  echo "$(fmt_int "$(kv_get "$x" achieved_rps)") req/s, p99 $(fmt_ms "$a") vs $(fmt_ms "$lowest") $( ((ok)) && echo "**met**" || echo "**missed**")"
 }
 
 compare_report() {
@@ -134,7 +160,14 @@ compare_report() {
   echo "  where p99 is mostly the server's own queue (and, on a VM whose cores are all busy,"
   echo "  the host's pauses); here every server gets the same load. The load is open: each"
   echo "  request is due at a fixed time and its latency runs from then, so a server that"
-  echo "  stalls is charged for every request it delayed."
+  echo "  stalls is charged for every request it delayed. jobserver is also run at five times the"
+  echo "  best baseline's wrk req/s of the round (the baselines run before it in every round):"
+  echo "  the target \"5x the req/s with a lower p99\" asked of one run, its p99 against each"
+  echo "  baseline's p99 at that baseline's own saturation."
+  echo "- Host pauses: this VM's host stops a vCPU for about 100 ms at a time once both are busy"
+  echo "  (\"stolen\" CPU; two \`yes\` processes see 6-10 % stolen, one sees none). wrk"
+  echo "  saturates the machine for jobserver, so its p99 at saturation is such a pause; the"
+  echo "  baseline, one Node process, leaves a core partly idle and is not paused."
   echo "- jobserver: ENABLE_TEST_JOBS=1 LOG_LEVEL=warn TEST_JOB_CONCURRENCY=$CONCURRENCY PER_USER_CONCURRENCY=64,"
   echo "  other settings default (HTTP_THREADS 128, DB_POOL_SIZE 8)."
   echo "- Node baseline (\`bench/baselines/node-bull\`): one process, Express API and Bull worker as"
@@ -154,6 +187,7 @@ compare_report() {
   echo "| target | $(for ((r = 1; r <= ROUNDS; r++)); do printf 'round %d | ' "$r"; done)"
   echo "|---|$(for ((r = 1; r <= ROUNDS; r++)); do printf -- '---|'; done)"
   local t1="| end-to-end ≥ 5x the baseline at its best concurrency |" t2="| GET /jobs/:id ≥ 5x the baseline's req/s |"
+  local t2p="| GET /jobs/:id at 5x the baseline's req/s with a lower p99 (jobserver at 5x the best baseline's wrk req/s, fixed rate, against every baseline's wrk p99) |"
   local t3="| GET /jobs/:id p99 lower than the baseline's (wrk, each at saturation) |"
   local t3r="| GET /jobs/:id p99 lower than the baseline's (the same fixed $RATE req/s) |" t4="| peak RSS under the baseline's (every concurrency) |"
   local be bg a b v
@@ -166,6 +200,7 @@ compare_report() {
     a=$(kv_get "${CR[$r.jobserver.get]:-}" rps); b=$(kv_get "${CR[$r.$bg.get]:-}" rps)
     v=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a != "" && b > 0) print a / b }')
     t2+=" $(ratio_x "$a" "$b") $(verdict_of ge "$v" 5) |"
+    t2p+=" $(rate5_verdict "$r") |"
     a=$(kv_get "${CR[$r.jobserver.get]:-}" p99_us); b=$(kv_get "${CR[$r.$bg.get]:-}" p99_us)
     t3+=" $(fmt_ms "$a") vs $(fmt_ms "$b") $(verdict_of lt "$a" "$b") |"
     a=$(ms_us "$(kv_get "${CR[$r.jobserver.rate]:-}" p99_ms)"); b=$(ms_us "$(kv_get "${CR[$r.$bg.rate]:-}" p99_ms)")
@@ -179,7 +214,7 @@ compare_report() {
     done
     t4+=" $(fmt_mib "$a") vs $(fmt_mib "$lowest") (lowest) $( ((max_ok)) && echo "**met**" || echo "**missed**") |"
   done
-  echo "$t1"; echo "$t2"; echo "$t3"; echo "$t3r"; echo "$t4"
+  echo "$t1"; echo "$t2"; echo "$t2p"; echo "$t3"; echo "$t3r"; echo "$t4"
   echo
   echo "Logs and raw output of the last run: \`.run/bench/compare/round*/<server>/\`."
   if ((${#FAILURES[@]})); then
