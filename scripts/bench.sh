@@ -40,7 +40,8 @@
 #             Express + Bull + pg, worker concurrency 1, 8 and 256) and nginx, on the same
 #             Postgres and Redis with the same client and load: end-to-end noop
 #             throughput, wrk GET /jobs/:id and POST /jobs/poll, GET /jobs/:id at the
-#             same fixed rate for every server (bench/rate_get), peak RSS (VmHWM).
+#             same fixed rate for every server (bench/rate_get) and jobserver's at five
+#             times the best baseline's wrk req/s, peak RSS (VmHWM).
 #             Installs nginx, Node and the baseline's npm packages when missing.
 #             Options: --jobs N (10000), --clients N (32), --concurrency N (256),
 #               --node-concurrency "1 8 256", --seed N (1000), --duration S (10),
