@@ -68,17 +68,16 @@ compare_round_table() {
     local x=${CR[$r.$1.$w]:-}
     echo "$(fmt_ms "$(kv_get "$x" p50_us)") / $(fmt_ms "$(kv_get "$x" p99_us)")"
   }
-  cell_rate_lat() {
-    [[ $1 == nginx ]] && { echo –; return; }
-    local x=${CR[$r.$1.rate]:-}
-    [[ -n $x ]] || { echo n/a; return; }
-    echo "$(fmt_ms "$(ms_us "$(kv_get "$x" p50_ms)")") / $(fmt_ms "$(ms_us "$(kv_get "$x" p99_ms)")") ($(kv_get "$x" steal_pct)% stolen)"
+  # rate_cell LINE [extra]: "p50 / p99 ([extra, ]N% stolen)" of a rate_get line.
+  rate_cell() {
+    [[ -n $1 ]] || { echo n/a; return; }
+    echo "$(fmt_ms "$(ms_us "$(kv_get "$1" p50_ms)")") / $(fmt_ms "$(ms_us "$(kv_get "$1" p99_ms)")") (${2:+$2, }$(kv_get "$1" steal_pct)% stolen)"
   }
+  cell_rate_lat() { if [[ $1 == nginx ]]; then echo –; else rate_cell "${CR[$r.$1.rate]:-}"; fi; }
   cell_rate5_lat() {
     [[ $1 == jobserver ]] || { echo –; return; }
     local x=${CR[$r.jobserver.rate5]:-}
-    [[ -n $x ]] || { echo n/a; return; }
-    echo "$(fmt_ms "$(ms_us "$(kv_get "$x" p50_ms)")") / $(fmt_ms "$(ms_us "$(kv_get "$x" p99_ms)")") ($(fmt_int "$(kv_get "$x" achieved_rps)") req/s, $(kv_get "$x" steal_pct)% stolen)"
+    rate_cell "$x" "$(fmt_int "$(kv_get "$x" achieved_rps)") req/s"
   }
   cell_get_rps() { cell_rps "$1" get; }
   cell_get_lat() { cell_lat "$1" get; }
