@@ -6,10 +6,10 @@
 
 namespace jobserver::bench {
 
-/// The `p`-th percentile (0-100) of `v` by nearest rank; 0 for no values.
-inline double percentile(std::vector<double> v, double p) {
+/// The `p`-th percentile (0-100) by nearest rank of `v`, which the caller has sorted
+/// (once, for all the percentiles it asks for); 0 for no values.
+inline double percentile(const std::vector<double>& v, double p) {
   if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
   auto i = static_cast<size_t>(p / 100 * static_cast<double>(v.size() - 1) + 0.5);
   return v[std::min(i, v.size() - 1)];
 }

@@ -89,6 +89,7 @@ TEST_CASE("chaos: kill -9 and restart a worker node every round; nothing lost, n
     if (job_column(f, id, "status") != "completed") ++lost;
     if (count_of(logs, "job " + id + " (sleep) completed in") > 1) ++twice;
   }
+  std::sort(failover_ms.begin(), failover_ms.end());
   char line[512];
   std::snprintf(line, sizeof(line),
                 "rounds=%d jobs=%zu lost=%d completed_twice=%d failover_median_ms=%.0f "

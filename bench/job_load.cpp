@@ -284,6 +284,7 @@ int run(const options& o) {
               created.errors, o.threads);
   if (n == 0) return 1;
   double create_rps = static_cast<double>(n) / created.seconds;
+  std::sort(created.latencies_ms.begin(), created.latencies_ms.end());
   double p50 = percentile(created.latencies_ms, 50), p99 = percentile(created.latencies_ms, 99);
   std::printf("create phase           %.2f s, %.0f req/s\n", created.seconds, create_rps);
   std::printf("create latency         p50 %.2f ms, p99 %.2f ms\n", p50, p99);

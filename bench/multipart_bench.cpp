@@ -75,6 +75,8 @@ int main() {
       base.push_back(ms_since(t0));
       sink += hit == nullptr ? 1 : 0;
     }
+    std::sort(ours.begin(), ours.end());
+    std::sort(base.begin(), base.end());
     std::printf("CONTENT name=%s boundaries=%zu memmem_not_found=%zu ours_p50_ms=%.2f ours_p99_ms=%.2f ours_max_ms=%.2f "
                 "memmem_p50_ms=%.2f memmem_p99_ms=%.2f memmem_max_ms=%.2f max_ratio=%.2f\n",
                 name.c_str(), boundaries.size(), sink, percentile(ours, 50), percentile(ours, 99), percentile(ours, 100),

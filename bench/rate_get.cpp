@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
   double elapsed = std::chrono::duration<double>(clock_type::now() - measured_from).count();
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
   std::printf("RATE target_rps=%.0f achieved_rps=%.0f requests=%zu errors=%lld p50_ms=%.3f "
               "p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f\n",
               o.rate, static_cast<double>(all.size()) / elapsed, all.size(), errors.load(),

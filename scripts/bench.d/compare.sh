@@ -253,7 +253,7 @@ cmd_compare() {
   machine=$(machine_line); versions=$(compare_versions)
   services_before=$(services_identity)
   CMP_STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
-  CMP_LABELS=("${labels[@]}")
+  CMP_LABELS=("${labels[@]}")  # jobserver first: the report's columns and best_baseline
   for ((round = 1; round <= ROUNDS; round++)); do
     # jobserver last: its GET at 5x the baselines' rate needs their figures of the round.
     for c in "${labels[@]:1}" jobserver; do compare_server "$round" "$c"; done
@@ -262,7 +262,7 @@ cmd_compare() {
   if [[ $(services_identity) != "$services_before" ]]; then
     FAILURES+=("Postgres or Redis was restarted during the run by another process; the figures are not valid")
   fi
-  compare_report "$machine" "$versions" "${labels[@]}" >"$CMP_DIR/section.md"
+  compare_report "$machine" "$versions" >"$CMP_DIR/section.md"
   echo
   cat "$CMP_DIR/section.md"
   if ((WRITE)); then write_section "Comparison with the original Node stack (scripts/bench.sh compare)" "$CMP_DIR/section.md"; fi

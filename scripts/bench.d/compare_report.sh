@@ -130,9 +130,9 @@ rate5_verdict() {
   echo "$(fmt_int "$(kv_get "$x" achieved_rps)") req/s, p99 $(fmt_ms "$a") vs $(fmt_ms "$lowest") $( ((ok)) && echo "**met**" || echo "**missed**")"
 }
 
+# compare_report MACHINE VERSIONS: the section, for the servers in CMP_LABELS (jobserver first).
 compare_report() {
-  local machine=$1 versions=$2; shift 2
-  CMP_LABELS=("$@")
+  local machine=$1 versions=$2
   local r
   echo "## Comparison with the original Node stack (scripts/bench.sh compare)"
   echo
