@@ -3,8 +3,9 @@
 // in batches as soon as the mailbox drains and are never dropped: while Postgres is
 // down they wait and are written when it returns. The statuses it decides on go to
 // Redis through its output stage, the status writer (actors/status_writer.cpp), in
-// order, and so do finished runs' queue updates (after their statuses); an answer that must not come before the status is readable (cancel, retry, a
-// hand-back) is delegated to the writer, which gives it once the status is written.
+// order, and so do finished runs' queue updates (after their statuses); an answer that
+// must not come before the status is readable (cancel, retry, a hand-back) is delegated
+// to the writer, which gives it once the status is written.
 #include <chrono>
 #include <ctime>
 #include <set>
