@@ -204,6 +204,7 @@ TEST_CASE("SIGTERM lets running jobs finish, leaves the cluster without a failov
   }
   CHECK(eventually([&] { return c.all_see({"node-0"}, {0}); }, 5s));
   auto log0 = read_file(c[0].log_path());
+  INFO("node-0's log:\n" << log0);
   CHECK(log0.find("node node-1 left the cluster") != std::string::npos);
   CHECK(log0.find("node node-1 is down") == std::string::npos);
 }

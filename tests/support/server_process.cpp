@@ -46,7 +46,11 @@ server_process::server_process(const service_fixture& services,
       {"HTTP_THREADS", "32"},
   };
   for (auto& [k, v] : env) env_[k] = v;
-  log_ = "/tmp/jobserver-test-" + std::to_string(port_) + ".log";
+  // One log per process object, new for each test: ports are reused across runs, and
+  // an old log under the same name would show lines this process never wrote.
+  log_ = std::string(TEST_LOG_DIR) + "/jobserver-" + std::to_string(port_) + "-" +
+         std::to_string(::getpid()) + ".log";
+  ::unlink(log_.c_str());
 }
 
 server_process::~server_process() {
