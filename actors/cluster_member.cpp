@@ -7,6 +7,8 @@
 // the job, and tells the peers when this node leaves on purpose.
 #include <caf/io/all.hpp>
 
+#include <algorithm>
+#include <memory>
 #include <set>
 
 #include "actors/cluster.hpp"
@@ -295,13 +297,33 @@ caf::actor spawn_cluster_member(caf::actor_system& sys, runtime_ptr rt) {
           else
             touch(i->second, info);
         },
-        [=](leave_atom, const std::string& id) { self->state.leaving.insert(id); },
-        // This node stops: tell every peer, then stop contacting them.
-        [=](leave_atom) -> bool {
-          auto& st = self->state;
-          for (const auto& [id, p] : st.peers) self->send(p.handle, leave_atom::value, st.me.node_id);
-          st.left = true;
+        [=](leave_atom, const std::string& id) -> bool {
+          self->state.leaving.insert(id);
           return true;
+        },
+        // This node stops: tell every peer and answer once each has acknowledged (or did
+        // not within the timeout), so that no peer can see this process exit before it
+        // has learnt that the exit is a departure, not a failure.
+        [=](leave_atom) -> caf::result<bool> {
+          auto& st = self->state;
+          st.left = true;
+          if (st.peers.empty()) return true;
+          auto rp = self->make_response_promise<bool>();
+          auto waiting = std::make_shared<size_t>(st.peers.size());
+          auto timeout = std::chrono::milliseconds(std::clamp(st.rt->settings.cluster_timeout_ms, 1000, 5000));
+          for (const auto& [id, p] : st.peers) {
+            auto answered = [=]() mutable {
+              if (--*waiting == 0) rp.deliver(true);
+            };
+            self->request(p.handle, timeout, leave_atom::value, st.me.node_id)
+                .then([=](bool) mutable { answered(); },
+                      [=, peer = id](caf::error& err) mutable {
+                        log()->warn("node {} did not acknowledge this node's departure ({})", peer,
+                                    self->system().render(err));
+                        answered();
+                      });
+          }
+          return rp;
         },
         // A cancel for a running job: to the node that runs it (this one or a peer).
         [=](cancel_atom, const std::string& id, const std::string& node) {
