@@ -43,7 +43,7 @@ class server_process {
   std::string log_;
 };
 
-/// A free TCP port on 127.0.0.1.
+/// A loopback TCP port that is free now and was not returned before in this program.
 int free_port();
 
 /// Path of the jobserver binary under test.
