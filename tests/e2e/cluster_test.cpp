@@ -116,7 +116,7 @@ TEST_CASE("a node stopped longer than its lease loses its jobs to the others and
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(create_job(*api, "sleep", R"({"ms":2500,"steps":25})"));
   for (const auto& id : ids) wait_for_status(*api, id, "processing");
-  c[1].signal(SIGSTOP);
+  c[1].pause();
   // node-0 runs nothing itself; a third node takes the work once node-1's jobs are freed.
   auto helper = c.make(2, {{"LEASE_MS", "2000"}, {"TEST_JOB_CONCURRENCY", "3"}, {"PER_USER_CONCURRENCY", "8"}}, {});
   helper->start();
@@ -207,6 +207,29 @@ TEST_CASE("SIGTERM lets running jobs finish, leaves the cluster without a failov
   INFO("node-0's log:\n" << log0);
   CHECK(log0.find("node node-1 left the cluster") != std::string::npos);
   CHECK(log0.find("node node-1 is down") == std::string::npos);
+}
+
+TEST_CASE("a stopping node waits only a bounded time for a peer that does not acknowledge its "
+          "departure, and still exits 0",
+          "[cluster][shutdown]") {
+  service_fixture f;
+  // A cluster timeout long enough that node-1 is still waiting for the answer when it
+  // stops, not already counting node-0 as down.
+  cluster c{f, 2, {{"SHUTDOWN_GRACE_SECONDS", "5"}, {"CLUSTER_TIMEOUT_MS", "4000"}}};
+  REQUIRE(eventually([&] { return c.all_see({"node-0", "node-1"}, {0, 1}); }, 10s));
+  c[0].pause();  // hung: its connections stay open, nothing answers
+  auto stopped_at = std::chrono::steady_clock::now();
+  CHECK(c[1].stop(30s) == 0);
+  auto took = std::chrono::steady_clock::now() - stopped_at;
+  c[0].signal(SIGCONT);
+  INFO("node-1 stopped after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                               << " ms");
+  CHECK(took < 10s);
+  auto log1 = read_file(c[1].log_path());
+  INFO("node-1's log:\n" << log1);
+  CHECK(log1.find("node node-0 did not acknowledge this node's departure") != std::string::npos);
+  // The hung node, once it runs again, drops the departed one.
+  CHECK(eventually([&] { return c.all_see({"node-0"}, {0}); }, 10s));
 }
 
 TEST_CASE("SIGTERM past the grace period hands unfinished jobs back and another node runs them",

@@ -38,7 +38,7 @@ TEST_CASE("a node that stalls past its lease loses the job and its late writes a
   auto ca = a.client();
   auto id = create_job(*ca, "sleep", R"({"ms":2500,"steps":25})");
   wait_for_status(*ca, id, "processing");
-  a.signal(SIGSTOP);  // hung, not dead: its TCP connections stay open
+  a.pause();  // hung, not dead: its TCP connections stay open
   server_process b{f, env};
   b.start();
   auto cb = b.client();

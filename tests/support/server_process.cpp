@@ -1,6 +1,7 @@
 #include "tests/support/server_process.hpp"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -93,6 +95,28 @@ void server_process::start() {
 
 void server_process::signal(int sig) {
   if (pid_ > 0) ::kill(pid_, sig);
+}
+
+void server_process::pause() {
+  signal(SIGSTOP);
+  if (pid_ <= 0) return;
+  // The stop reaches each thread when it next runs: wait until all are in state T.
+  std::string tasks = "/proc/" + std::to_string(pid_) + "/task";
+  eventually([&] {
+    DIR* dir = ::opendir(tasks.c_str());
+    if (dir == nullptr) return true;  // exited
+    bool all = true;
+    while (dirent* e = ::readdir(dir)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream stat{tasks + "/" + e->d_name + "/stat"};
+      std::string line;
+      std::getline(stat, line);
+      auto paren = line.rfind(')');
+      if (paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'T') all = false;
+    }
+    ::closedir(dir);
+    return all;
+  }, std::chrono::seconds(5));
 }
 
 bool server_process::running() {

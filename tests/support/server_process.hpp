@@ -28,6 +28,9 @@ class server_process {
   /// SIGKILL, as a crash would.
   void kill9();
   void signal(int sig);
+  /// SIGSTOP, returning once every thread of the process has stopped (at most 5 s): a hung
+  /// node whose open connections stay open.
+  void pause();
   bool running();
 
   int port() const { return port_; }
