@@ -3,9 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "tests/e2e/e2e_support.hpp"
 
@@ -251,20 +248,11 @@ TEST_CASE("a job whose actor crashes is retried by its supervisor and the node k
 
 namespace {
 
-/// The nice values of a process's threads, from /proc/<pid>/task/<tid>/stat (field 19).
+/// The nice values of a process's threads (field 19 of each thread's stat).
 std::vector<int> thread_nice_values(pid_t pid) {
   std::vector<int> values;
-  std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  for (auto& entry : std::filesystem::directory_iterator(dir)) {
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto close = stat.rfind(')');  // the thread name may hold spaces
-    if (close == std::string::npos) continue;
-    std::istringstream fields(stat.substr(close + 2));
-    std::string field;
-    for (int i = 3; i <= 19 && fields >> field; ++i)
-      if (i == 19) values.push_back(std::stoi(field));
-  }
+  for (const auto& fields : thread_stats(pid))
+    if (fields.size() > 19 - 3) values.push_back(std::stoi(fields[19 - 3]));
   return values;
 }
 

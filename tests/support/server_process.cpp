@@ -1,7 +1,6 @@
 #include "tests/support/server_process.hpp"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -9,9 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -38,6 +39,23 @@ int free_port() {
     ::close(fd);
     if (given.insert(port).second) return port;
   }
+}
+
+std::vector<std::vector<std::string>> thread_stats(pid_t pid) {
+  std::vector<std::vector<std::string>> out;
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close = stat.rfind(')');  // the thread name may hold spaces
+    if (close == std::string::npos) continue;
+    std::istringstream line(stat.substr(close + 1));
+    std::vector<std::string> fields;
+    for (std::string field; line >> field;) fields.push_back(field);
+    out.push_back(std::move(fields));
+  }
+  return out;
 }
 
 std::string jobserver_binary() { return JOBSERVER_BINARY; }
@@ -101,21 +119,10 @@ void server_process::pause() {
   signal(SIGSTOP);
   if (pid_ <= 0) return;
   // The stop reaches each thread when it next runs: wait until all are in state T.
-  std::string tasks = "/proc/" + std::to_string(pid_) + "/task";
   eventually([&] {
-    DIR* dir = ::opendir(tasks.c_str());
-    if (dir == nullptr) return true;  // exited
-    bool all = true;
-    while (dirent* e = ::readdir(dir)) {
-      if (e->d_name[0] == '.') continue;
-      std::ifstream stat{tasks + "/" + e->d_name + "/stat"};
-      std::string line;
-      std::getline(stat, line);
-      auto paren = line.rfind(')');
-      if (paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'T') all = false;
-    }
-    ::closedir(dir);
-    return all;
+    for (const auto& fields : thread_stats(pid_))
+      if (fields.empty() || fields[0] != "T") return false;
+    return true;
   }, std::chrono::seconds(5));
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tests/support/test_env.hpp"
 
@@ -48,6 +49,10 @@ class server_process {
 
 /// A loopback TCP port that is free now and was not returned before in this program.
 int free_port();
+
+/// Each thread's /proc/<pid>/task/<tid>/stat, from field 3 (the state) on: fields[0] is
+/// field 3. Empty when the process is gone.
+std::vector<std::vector<std::string>> thread_stats(pid_t pid);
 
 /// Path of the jobserver binary under test.
 std::string jobserver_binary();
