@@ -43,7 +43,8 @@
 #             same fixed rate for every server (bench/rate_get) and jobserver's at five
 #             times the best baseline's wrk req/s, peak RSS (VmHWM).
 #             Installs nginx, Node and the baseline's npm packages when missing.
-#             Options: --jobs N (10000), --clients N (32), --concurrency N (256),
+#             Options: --jobs N (10000), --clients "32 64" (one end-to-end run with each;
+#               each server's best counts), --concurrency N (256),
 #               --node-concurrency "1 8 256", --seed N (1000), --duration S (10),
 #               --connections N (64), --warmup S (5), --rounds N (1), --idle-wait S (60),
 #               --rate N (3000 req/s, the fixed-rate GET), --no-write
