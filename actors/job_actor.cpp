@@ -25,6 +25,7 @@ struct job_state {
   bool cancelled = false;
   caf::actor worker;
   caf::actor scheduler;  // the user_scheduler that spawned this actor (monitored)
+  caf::actor tracker;    // the tracker that has the outcome, until it answers (monitored)
   static inline const char* name = "job_actor";
 };
 
@@ -56,6 +57,7 @@ run_result run_processor(const processor_fn& fn, job_context& ctx) {
 /// user has jobs running, so under steady load it would collect one per job.
 void leave(self_ptr self) {
   self->demonitor(self->state.scheduler.address());
+  if (self->state.tracker) self->demonitor(self->state.tracker.address());
   self->quit();
 }
 
@@ -80,9 +82,19 @@ void conclude(self_ptr self, const run_result& r) {
     o.what = job_outcome::failed;
     o.error = r.payload;
   }
+  // The actor lives on (holding the job's slot) until the tracker has recorded the outcome:
+  // its answer to this message comes back as a message of its own (handled below). Not a
+  // request: CAF 0.17 sets and cancels a request's timeout on its clock thread, waking
+  // that thread twice per job; the monitor ends the wait if the tracker stops before it
+  // answers (the lease then runs out and the job is queued again).
   auto tracker = st.rt->actors.get(directory::tracker);
-  self->request(tracker, std::chrono::seconds(60), finish_atom::value, o)
-      .then([=](bool) { leave(self); }, [=](caf::error&) { leave(self); });
+  if (!tracker) {
+    leave(self);
+    return;
+  }
+  st.tracker = tracker;
+  self->monitor(tracker);
+  self->send(tracker, finish_atom::value, o);
 }
 
 /// The processor's view of its job; progress and partial text come back as messages.
@@ -142,6 +154,11 @@ caf::actor spawn_job_actor(caf::local_actor* parent, runtime_ptr rt, job_row job
         self->quit(dm.reason);
         return;
       }
+      if (dm.source == self->state.tracker.address()) {  // no answer will come
+        self->state.tracker = nullptr;
+        leave(self);
+        return;
+      }
       if (dm.source == self->state.worker.address() && dm.reason)
         conclude(self, {false, "The job's processor crashed", errc::internal, true});
     });
@@ -179,6 +196,9 @@ caf::actor spawn_job_actor(caf::local_actor* parent, runtime_ptr rt, job_row job
           if (auto t = st.rt->actors.get(directory::tracker))
             self->send(t, problem_atom::value, st.job.id, st.job.lease_token, text);
         },
+        // The tracker's answer to the outcome sent by conclude() (true: recorded; false: the
+        // lease had gone): a handler's result goes back to a plain message's sender.
+        [=](bool) { leave(self); },
         [=](result_atom, bool ok, const std::string& payload, uint8_t code, bool transient) {
           conclude(self, {ok, payload, static_cast<errc>(code), transient});
         },

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
@@ -14,12 +15,25 @@ using namespace jobserver::actors;
 
 namespace {
 
-/// Spawns job actors as a user_scheduler does and reports how many monitors and other
-/// attachables it holds (CAF keeps them in the monitored actor until it ends).
-class scheduler_probe : public caf::event_based_actor {
+/// An event-based actor that reports how many monitors and other attachables it holds
+/// (CAF keeps them in the monitored actor until it ends).
+class attachables_probe : public caf::event_based_actor {
  public:
-  scheduler_probe(caf::actor_config& cfg, runtime_ptr rt)
-    : caf::event_based_actor(cfg), rt_(std::move(rt)) {}
+  using caf::event_based_actor::event_based_actor;
+
+ protected:
+  size_t attachables() const {
+    std::unique_lock<std::mutex> guard{mtx_};
+    size_t n = 0;
+    for (auto* a = attachables_head_.get(); a != nullptr; a = a->next.get()) ++n;
+    return n;
+  }
+};
+
+/// Spawns job actors as a user_scheduler does.
+class scheduler_probe : public attachables_probe {
+ public:
+  scheduler_probe(caf::actor_config& cfg, runtime_ptr rt) : attachables_probe(cfg), rt_(std::move(rt)) {}
 
   caf::behavior make_behavior() override {
     set_down_handler([this](caf::down_msg&) { ++ended_; });
@@ -31,15 +45,34 @@ class scheduler_probe : public caf::event_based_actor {
   }
 
  private:
-  size_t attachables() const {
-    std::unique_lock<std::mutex> guard{mtx_};
-    size_t n = 0;
-    for (auto* a = attachables_head_.get(); a != nullptr; a = a->next.get()) ++n;
-    return n;
-  }
-
   runtime_ptr rt_;
   int ended_ = 0;
+};
+
+/// Takes outcomes as the tracker does: answers each (true: recorded) and counts the
+/// completed ones; or, made with `answer` false, keeps every outcome unanswered, as a
+/// tracker that cannot write to Postgres does.
+class tracker_probe : public attachables_probe {
+ public:
+  tracker_probe(caf::actor_config& cfg, bool answer) : attachables_probe(cfg), answer_(answer) {}
+
+  caf::behavior make_behavior() override {
+    return {
+        [this](finish_atom, const persistence::job_outcome& o) -> caf::result<bool> {
+          if (o.what == persistence::job_outcome::completed) ++completed_;
+          if (answer_) return true;
+          held_.push_back(make_response_promise<bool>());
+          return held_.back();
+        },
+        [this](done_atom) -> int { return completed_; },
+        [this](stats_atom) -> size_t { return attachables(); },
+    };
+  }
+
+ private:
+  bool answer_;
+  int completed_ = 0;
+  std::vector<caf::typed_response_promise<bool>> held_;
 };
 
 template <class T, class... Ts>
@@ -51,9 +84,35 @@ T ask(caf::scoped_actor& self, const caf::actor& to, Ts&&... xs) {
   return out;
 }
 
+/// Sends `n` jobs named PREFIX-i to the scheduler, of the type `type_of(i)`.
+template <class TypeOf>
+void run_jobs(caf::scoped_actor& self, const caf::actor& scheduler, const std::string& prefix, int n,
+              TypeOf type_of) {
+  for (int i = 0; i < n; ++i) {
+    persistence::job_row job;
+    job.id = prefix + "-" + std::to_string(i);
+    job.type = type_of(i);
+    job.lease_token = i + 1;
+    job.attempts = 1;
+    self->send(scheduler, run_atom::value, job);
+  }
+}
+
+/// Waits (at most 30 s) until the probe's count (its answer to `done_atom`) reaches `n`;
+/// returns the count.
+int wait_for_count(caf::scoped_actor& self, const caf::actor& probe, int n) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int count = ask<int>(self, probe, done_atom::value);
+  while (count < n && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    count = ask<int>(self, probe, done_atom::value);
+  }
+  return count;
+}
+
 }  // namespace
 
-TEST_CASE("a finished job actor leaves nothing behind in its scheduler", "[actors]") {
+TEST_CASE("a finished job actor leaves nothing behind in its scheduler or in the tracker", "[actors]") {
   caf::actor_system_config cfg;
   register_message_types(cfg);
   caf::actor_system sys{cfg};
@@ -66,34 +125,49 @@ TEST_CASE("a finished job actor leaves nothing behind in its scheduler", "[actor
     t.run = [](job_context&) { return std::string{"{}"}; };
     rt->registry.add(t);
   }
-  auto outcomes = std::make_shared<std::atomic<int>>(0);
-  rt->actors.set(directory::tracker, sys.spawn([outcomes](caf::event_based_actor*) -> caf::behavior {
-    return {[outcomes](finish_atom, const persistence::job_outcome& o) {
-      if (o.what == persistence::job_outcome::completed) ++*outcomes;
-      return true;
-    }};
-  }));
+  auto tracker = sys.spawn<tracker_probe>(true);
+  rt->actors.set(directory::tracker, tracker);
   auto scheduler = sys.spawn<scheduler_probe>(rt);
   caf::scoped_actor self{sys};
   auto before = ask<size_t>(self, scheduler, stats_atom::value);
+  auto tracker_before = ask<size_t>(self, tracker, stats_atom::value);
 
   constexpr int jobs = 40;
-  for (int i = 0; i < jobs; ++i) {
-    persistence::job_row job;
-    job.id = "job-" + std::to_string(i);
-    job.type = i % 2 == 0 ? "inline" : "threaded";
-    job.lease_token = i + 1;
-    job.attempts = 1;
-    self->send(scheduler, run_atom::value, job);
-  }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (ask<int>(self, scheduler, done_atom::value) < jobs && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  run_jobs(self, scheduler, "job", jobs, [](int i) { return i % 2 == 0 ? "inline" : "threaded"; });
 
-  REQUIRE(ask<int>(self, scheduler, done_atom::value) == jobs);
-  CHECK(outcomes->load() == jobs);
-  // Each job actor monitored the scheduler while it ran; none of those monitors stays.
+  REQUIRE(wait_for_count(self, scheduler, jobs) == jobs);
+  CHECK(ask<int>(self, tracker, done_atom::value) == jobs);
+  // Each job actor monitored the scheduler while it ran, and the tracker while it waited
+  // for the outcome to be recorded; none of those monitors stays.
   CHECK(ask<size_t>(self, scheduler, stats_atom::value) == before);
+  CHECK(ask<size_t>(self, tracker, stats_atom::value) == tracker_before);
   self->send_exit(scheduler, caf::exit_reason::user_shutdown);
-  self->send_exit(rt->actors.get(directory::tracker), caf::exit_reason::user_shutdown);
+  self->send_exit(tracker, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a job actor keeps its slot until the tracker answers, and ends when the tracker stops without answering",
+          "[actors]") {
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  auto rt = std::make_shared<runtime>();
+  job_type t;
+  t.name = "inline";
+  t.run = [](job_context&) { return std::string{"{}"}; };
+  rt->registry.add(t);
+  auto tracker = sys.spawn<tracker_probe>(false);
+  rt->actors.set(directory::tracker, tracker);
+  auto scheduler = sys.spawn<scheduler_probe>(rt);
+  caf::scoped_actor self{sys};
+
+  constexpr int jobs = 4;
+  run_jobs(self, scheduler, "held", jobs, [](int) { return "inline"; });
+  REQUIRE(wait_for_count(self, tracker, jobs) == jobs);
+  // Every outcome is with the tracker, unanswered: the job actors are still there.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(ask<int>(self, scheduler, done_atom::value) == 0);
+
+  self->send_exit(tracker, caf::exit_reason::user_shutdown);
+  CHECK(wait_for_count(self, scheduler, jobs) == jobs);
+  self->send_exit(scheduler, caf::exit_reason::user_shutdown);
 }
