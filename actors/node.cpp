@@ -106,26 +106,26 @@ void node::drain() {
     for (auto& [type, jobs] : requeue_leases_of(*rt, impl_->thread_redis(), rt->node_id, true)) {
       handed += jobs.size();
       try {
-        ask<bool>(impl_->sys, rt->actors.get(directory::tracker), stalled_atom::value, type, jobs, true);
+        ask<bool>(impl_->asks, rt->actors.get(directory::tracker), stalled_atom::value, type, jobs, true);
       } catch (const app_error& e) {
         logger("node")->warn("cannot record the {} jobs handed back ({})", type, e.what());
       }
     }
     try {
-      ask<size_t>(impl_->sys, rt->actors.get(directory::dispatcher), handback_atom::value);
+      ask<size_t>(impl_->asks, rt->actors.get(directory::dispatcher), handback_atom::value);
     } catch (const app_error&) {
     }
     logger("node")->warn("grace period over: {} job(s) still running, {} handed back to the queue",
                          left, handed);
   }
   try {
-    ask<bool>(impl_->sys, rt->actors.get(directory::member), leave_atom::value);
+    ask<bool>(impl_->asks, rt->actors.get(directory::member), leave_atom::value);
   } catch (const app_error&) {
   }
 }
 
 std::string node::cluster_json() {
-  return ask<std::string>(impl_->sys, impl_->rt->actors.get(directory::member), cluster_atom::value);
+  return ask<std::string>(impl_->asks, impl_->rt->actors.get(directory::member), cluster_atom::value);
 }
 
 void node::stop() {
@@ -135,7 +135,7 @@ void node::stop() {
   impl_->rt->draining = true;
   // Statuses still on their way to Redis are written before the actors stop.
   try {
-    ask<bool>(impl_->sys, impl_->rt->actors.get(directory::writer), flush_atom::value);
+    ask<bool>(impl_->asks, impl_->rt->actors.get(directory::writer), flush_atom::value);
   } catch (const app_error& e) {
     logger("node")->warn("job statuses not written to Redis before stopping: {}", e.what());
   }
@@ -167,7 +167,7 @@ std::vector<std::string> node::create_jobs(std::vector<new_job> jobs) {
       job.max_attempts = t != nullptr ? t->retry.max_attempts : 1;
     }
   }
-  return ask<std::vector<std::string>>(impl_->sys, impl_->rt->actors.get(directory::creator),
+  return ask<std::vector<std::string>>(impl_->asks, impl_->rt->actors.get(directory::creator),
                                        create_atom::value, std::move(jobs));
 }
 
@@ -232,12 +232,12 @@ std::vector<std::string> node::history(const std::string& owner, const job_filte
 }
 
 std::string node::cancel(const std::string& owner, const std::string& id) {
-  return ask<std::string>(impl_->sys, impl_->rt->actors.get(directory::tracker),
+  return ask<std::string>(impl_->asks, impl_->rt->actors.get(directory::tracker),
                           cancel_atom::value, owner, id);
 }
 
 std::string node::retry(const std::string& owner, const std::string& id) {
-  return ask<std::string>(impl_->sys, impl_->rt->actors.get(directory::tracker),
+  return ask<std::string>(impl_->asks, impl_->rt->actors.get(directory::tracker),
                           retry_atom::value, owner, id);
 }
 
@@ -253,7 +253,7 @@ node::readiness node::check_ready() {
 }
 
 void node::run_maintenance() {
-  ask<bool>(impl_->sys, impl_->rt->actors.get(directory::janitor), flush_atom::value);
+  ask<bool>(impl_->asks, impl_->rt->actors.get(directory::janitor), flush_atom::value);
 }
 
 }  // namespace jobserver::actors

@@ -13,7 +13,7 @@ size_t cancel_uploads(node::impl& n, const std::string& owner, const std::string
   auto ids = n.rt->store->jobs_with(owner, "upload_pdf", key, value, true);
   for (const auto& id : ids) {
     try {
-      ask<std::string>(n.sys, n.rt->actors.get(directory::tracker), cancel_atom::value, owner, id);
+      ask<std::string>(n.asks, n.rt->actors.get(directory::tracker), cancel_atom::value, owner, id);
     } catch (const app_error& e) {
       if (e.code() != errc::conflict) throw;  // finished meanwhile: fine
     }

@@ -37,7 +37,7 @@ std::vector<job_store::type_count> node::unfinished_counts() {
 
 int node::cluster_members() {
   try {
-    return 1 + static_cast<int>(ask<size_t>(impl_->sys, impl_->rt->actors.get(directory::member),
+    return 1 + static_cast<int>(ask<size_t>(impl_->asks, impl_->rt->actors.get(directory::member),
                                             stats_atom::value));
   } catch (const app_error&) {
     return 1;

@@ -3,8 +3,11 @@
 
 #include <caf/io/all.hpp>
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
@@ -71,40 +74,81 @@ inline std::shared_ptr<runtime> make_runtime(const config::settings& s) {
   return rt;
 }
 
+/// Scoped actors for ask_within(), kept and reused: a scoped actor made for each call is an
+/// actor registered and ended per HTTP request, and when one ends CAF 0.17 wakes its clock
+/// thread to drop the actor's timeouts (a context switch per request). One thread uses a
+/// scoped actor at a time. One whose wait timed out is not reused: its late reply would
+/// stay in its mailbox, skipped by every later receive for another request.
+class scoped_pool {
+ public:
+  explicit scoped_pool(caf::actor_system& sys) : sys_(sys) {}
+
+  /// A scoped actor for one call; given back to the pool by the caller (give_back).
+  std::unique_ptr<caf::scoped_actor> take() {
+    {
+      std::lock_guard<std::mutex> lock{mutex_};
+      if (!free_.empty()) {
+        auto out = std::move(free_.back());
+        free_.pop_back();
+        return out;
+      }
+    }
+    return std::make_unique<caf::scoped_actor>(sys_);
+  }
+
+  void give_back(std::unique_ptr<caf::scoped_actor> self) {
+    std::lock_guard<std::mutex> lock{mutex_};
+    free_.push_back(std::move(self));
+  }
+
+  /// Scoped actors waiting to be reused.
+  size_t idle() {
+    std::lock_guard<std::mutex> lock{mutex_};
+    return free_.size();
+  }
+
+ private:
+  caf::actor_system& sys_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<caf::scoped_actor>> free_;
+};
+
 /// Sends a request from a non-actor thread and waits for the reply, at most `timeout`;
 /// throws app_error (unavailable) when none came. The wait is the scoped actor's own
 /// timed wait on its mailbox, not a request timeout: CAF 0.17 hands every request timeout
 /// to its clock thread and wakes that thread to set it and again to cancel it, two
-/// context switches per HTTP request. A reply that comes too late dies with the scoped
-/// actor.
+/// context switches per HTTP request.
 template <class T, class... Ts>
-T ask_within(std::chrono::milliseconds timeout, caf::actor_system& sys, const caf::actor& to,
-             Ts&&... xs) {
+T ask_within(std::chrono::milliseconds timeout, scoped_pool& pool, const caf::actor& to, Ts&&... xs) {
   if (!to) throw app_error(errc::unavailable, "server is starting or stopping", true);
-  caf::scoped_actor self{sys};
+  auto self = pool.take();
   std::optional<T> out;
   std::optional<app_error> failure;
-  auto handle = self->request(to, caf::infinite, std::forward<Ts>(xs)...);
+  bool timed_out = false;
+  auto handle = (*self)->request(to, caf::infinite, std::forward<Ts>(xs)...);
   caf::blocking_actor::accept_one_cond once;
-  self->varargs_receive(once, handle.id(), [&](T& value) { out = std::move(value); },
-                        [&](caf::error& err) { failure = to_app_error(err); },
-                        caf::after(timeout) >> [&] {
-                          failure = to_app_error(caf::make_error(caf::sec::request_timeout));
-                        });
+  (*self)->varargs_receive(once, handle.id(), [&](T& value) { out = std::move(value); },
+                           [&](caf::error& err) { failure = to_app_error(err); },
+                           caf::after(timeout) >> [&] {
+                             timed_out = true;
+                             failure = to_app_error(caf::make_error(caf::sec::request_timeout));
+                           });
+  if (!timed_out) pool.give_back(std::move(self));  // else a late reply dies with it
   if (failure) throw *failure;
   return std::move(*out);
 }
 
 /// ask_within() with the node's request timeout.
 template <class T, class... Ts>
-T ask(caf::actor_system& sys, const caf::actor& to, Ts&&... xs) {
-  return ask_within<T>(request_timeout, sys, to, std::forward<Ts>(xs)...);
+T ask(scoped_pool& pool, const caf::actor& to, Ts&&... xs) {
+  return ask_within<T>(request_timeout, pool, to, std::forward<Ts>(xs)...);
 }
 
 struct node::impl {
   std::shared_ptr<runtime> rt;
   node_config cfg;
   caf::actor_system sys;
+  scoped_pool asks{sys};  // after sys: its scoped actors end before the actor system
   redis_pool reads;
   uint64_t serial;  // tells this node's thread-local Redis connections from others'
   caf::actor supervisor;
