@@ -69,6 +69,10 @@ class tracker_probe : public attachables_probe {
     };
   }
 
+  // The held promises point at the job actors, whose spawn function holds the runtime
+  // that points back here: let go of them when stopped, or neither would ever be freed.
+  void on_exit() override { held_.clear(); }
+
  private:
   bool answer_;
   int completed_ = 0;
