@@ -148,14 +148,10 @@ compare_server() {
 # best_e2e ROUND.LABEL: CR[ROUND.LABEL.e2e] = the end-to-end run (of those with each client
 # count) that completed the most jobs per second; CR[ROUND.LABEL.e2e_clients] = its client count.
 best_e2e() {
-  local k=$1 c v bv=-1
-  for c in $CLIENTS; do
-    v=$(kv_get "${CR[$k.e2e.c$c]:-}" e2e_jobs_per_s)
-    [[ -n $v ]] || continue
-    if awk -v a="$v" -v b="$bv" 'BEGIN { exit !(a + 0 > b + 0) }'; then
-      CR[$k.e2e]=${CR[$k.e2e.c$c]} CR[$k.e2e_clients]=$c bv=$v
-    fi
-  done
+  local k=$1 c pairs=()
+  for c in $CLIENTS; do pairs+=("$c=$k.e2e.c$c"); done
+  c=$(best_of e2e_jobs_per_s "${pairs[@]}")
+  if [[ -n $c ]]; then CR[$k.e2e]=${CR[$k.e2e.c$c]} CR[$k.e2e_clients]=$c; fi
 }
 
 # run_rate OUT URL IDS USER RPS: bench/rate_get at RPS req/s for DURATION s (after 2 s not

@@ -15,15 +15,24 @@ wrk_err() {
   echo "$s"
 }
 
-# The baseline label with the highest value of KEY in WHAT (e2e/get) in round R.
-best_baseline() {
-  local r=$1 what=$2 key=$3 best="" bv=-1 l v
-  for l in "${CMP_LABELS[@]:1}"; do
-    v=$(kv_get "${CR[$r.$l.$what]:-}" "$key")
+# best_of FIELD NAME=CR_KEY...: the NAME whose CR entry has the highest FIELD (empty when
+# none has it).
+best_of() {
+  local field=$1 best="" bv=-1 pair v
+  shift
+  for pair; do
+    v=$(kv_get "${CR[${pair#*=}]:-}" "$field")
     [[ -n $v ]] || continue
-    if awk -v a="$v" -v b="$bv" 'BEGIN { exit !(a + 0 > b + 0) }'; then best=$l bv=$v; fi
+    if awk -v a="$v" -v b="$bv" 'BEGIN { exit !(a + 0 > b + 0) }'; then best=${pair%%=*} bv=$v; fi
   done
   echo "$best"
+}
+
+# The baseline label with the highest value of KEY in WHAT (e2e/get) in round R.
+best_baseline() {
+  local r=$1 what=$2 key=$3 l pairs=()
+  for l in "${CMP_LABELS[@]:1}"; do pairs+=("$l=$r.$l.$what"); done
+  best_of "$key" "${pairs[@]}"
 }
 
 label_name() {
