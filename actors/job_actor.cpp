@@ -26,6 +26,7 @@ struct job_state {
   caf::actor worker;
   caf::actor scheduler;  // the user_scheduler that spawned this actor (monitored)
   caf::actor tracker;    // the tracker that has the outcome, until it answers (monitored)
+  caf::response_promise deadline;  // answered when the job concludes (arm_deadline)
   static inline const char* name = "job_actor";
 };
 
@@ -66,6 +67,7 @@ void conclude(self_ptr self, const run_result& r) {
   if (st.concluded) return;
   st.concluded = true;
   st.stop->store(true);
+  if (st.deadline.pending()) st.deadline.deliver(done_atom::value);  // the time limit no longer applies
   const auto& job = st.job;
   job_outcome o{job.id, job.type, job.lease_token, job_outcome::completed, {}, {}, false, 0};
   if (r.ok) {
@@ -119,6 +121,24 @@ void lower_thread_priority(int nice) {
     logger("worker")->warn("could not lower a processor thread's priority: {}", std::strerror(errno));
 }
 
+/// The type's time limit for a processor in its own thread: a request to this actor that
+/// is answered when the job concludes, so that CAF drops its timer then (or when the actor
+/// ends). A `delayed_send` cannot be taken back in CAF 0.17, and its clock holds a strong
+/// reference to the receiver until it is due: every finished job actor of such a type
+/// stayed in memory for its type's whole limit (15 minutes for uploads, 6 hours for batch
+/// lessons), about 1.6 KB each.
+void arm_deadline(self_ptr self) {
+  auto limit = self->state.type->timeout;
+  self->request(caf::actor_cast<caf::actor>(self->ctrl()), limit, deadline_atom::value)
+      .then([](done_atom) {},
+            [self, limit](caf::error& e) {
+              if (e != caf::sec::request_timeout) return;
+              auto secs = std::chrono::duration_cast<std::chrono::seconds>(limit);
+              conclude(self, {false, "Job timed out after " + std::to_string(secs.count()) + " s",
+                              errc::unavailable, true});
+            });
+}
+
 void start_worker(self_ptr self) {
   auto& st = self->state;
   caf::actor me = caf::actor_cast<caf::actor>(self->ctrl());
@@ -165,7 +185,7 @@ caf::actor spawn_job_actor(caf::local_actor* parent, runtime_ptr rt, job_row job
     if (st.type == nullptr) {
       conclude(self, {false, "Unknown job type: " + job.type, errc::invalid_input, false});
     } else if (st.type->blocking) {
-      self->delayed_send(self, st.type->timeout, timeout_atom::value);
+      arm_deadline(self);
       start_worker(self);
     } else {
       // Runs inside this actor's handler: no timeout message could interrupt it, and a
@@ -212,11 +232,8 @@ caf::actor spawn_job_actor(caf::local_actor* parent, runtime_ptr rt, job_row job
           self->state.stop->store(true);
           leave(self);
         },
-        [=](timeout_atom) {
-          auto secs = std::chrono::duration_cast<std::chrono::seconds>(self->state.type->timeout);
-          conclude(self, {false, "Job timed out after " + std::to_string(secs.count()) + " s",
-                          errc::unavailable, true});
-        },
+        // arm_deadline's request: answered by conclude(), or never, and then it times out.
+        [=](deadline_atom) { self->state.deadline = self->make_response_promise(); },
     };
   });
 }

@@ -3,7 +3,10 @@
 // does, so what a finished job leaves behind in its scheduler can be counted.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -38,8 +41,18 @@ class scheduler_probe : public attachables_probe {
   caf::behavior make_behavior() override {
     set_down_handler([this](caf::down_msg&) { ++ended_; });
     return {
-        [this](run_atom, const persistence::job_row& job) { monitor(spawn_job_actor(this, rt_, job)); },
+        [this](run_atom, const persistence::job_row& job) {
+          auto a = spawn_job_actor(this, rt_, job);
+          spawned_.push_back(caf::actor_cast<caf::weak_actor_ptr>(a));
+          monitor(a);
+        },
         [this](done_atom) -> int { return ended_; },
+        // How many of the job actors it spawned still exist (a strong reference anywhere).
+        [this](retain_atom) -> int {
+          int n = 0;
+          for (auto& w : spawned_) n += w.lock() != nullptr ? 1 : 0;
+          return n;
+        },
         [this](stats_atom) -> size_t { return attachables(); },
     };
   }
@@ -47,6 +60,7 @@ class scheduler_probe : public attachables_probe {
  private:
   runtime_ptr rt_;
   int ended_ = 0;
+  std::vector<caf::weak_actor_ptr> spawned_;
 };
 
 /// Takes outcomes as the tracker does: answers each (true: recorded) and counts the
@@ -60,12 +74,15 @@ class tracker_probe : public attachables_probe {
     return {
         [this](finish_atom, const persistence::job_outcome& o) -> caf::result<bool> {
           if (o.what == persistence::job_outcome::completed) ++completed_;
+          else errors_.push_back(o.error);
           if (answer_) return true;
           held_.push_back(make_response_promise<bool>());
           return held_.back();
         },
         [this](done_atom) -> int { return completed_; },
         [this](stats_atom) -> size_t { return attachables(); },
+        // The errors of the outcomes that were not completions, in order.
+        [this](problem_atom) -> std::vector<std::string> { return errors_; },
     };
   }
 
@@ -76,6 +93,7 @@ class tracker_probe : public attachables_probe {
  private:
   bool answer_;
   int completed_ = 0;
+  std::vector<std::string> errors_;
   std::vector<caf::typed_response_promise<bool>> held_;
 };
 
@@ -174,4 +192,79 @@ TEST_CASE("a job actor keeps its slot until the tracker answers, and ends when t
   self->send_exit(tracker, caf::exit_reason::user_shutdown);
   CHECK(wait_for_count(self, scheduler, jobs) == jobs);
   self->send_exit(scheduler, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a finished job actor of a type that runs in its own thread is freed at once, not kept until its time limit",
+          "[actors]") {
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  auto rt = std::make_shared<runtime>();
+  job_type t;
+  t.name = "threaded";
+  t.blocking = true;
+  t.timeout = std::chrono::minutes(10);
+  t.run = [](job_context&) { return std::string{"{}"}; };
+  rt->registry.add(t);
+  auto tracker = sys.spawn<tracker_probe>(true);
+  rt->actors.set(directory::tracker, tracker);
+  auto scheduler = sys.spawn<scheduler_probe>(rt);
+  caf::scoped_actor self{sys};
+
+  constexpr int jobs = 20;
+  run_jobs(self, scheduler, "freed", jobs, [](int) { return "threaded"; });
+  REQUIRE(wait_for_count(self, scheduler, jobs) == jobs);
+  CHECK(ask<int>(self, tracker, done_atom::value) == jobs);
+  // Every job ended; what still refers to one is let go of within moments (CAF's clock
+  // drops an ended actor's timeouts on its own thread), not ten minutes later.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  int alive = ask<int>(self, scheduler, retain_atom::value);
+  while (alive > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    alive = ask<int>(self, scheduler, retain_atom::value);
+  }
+  CHECK(alive == 0);
+  self->send_exit(scheduler, caf::exit_reason::user_shutdown);
+  self->send_exit(tracker, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a processor that runs past its type's time limit is told to stop, and its job is handed on as timed out",
+          "[actors]") {
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  auto rt = std::make_shared<runtime>();
+  auto saw_stop = std::make_shared<std::atomic<bool>>(false);
+  job_type t;
+  t.name = "slow";
+  t.blocking = true;
+  t.timeout = std::chrono::seconds(1);
+  t.run = [saw_stop](job_context& ctx) {
+    // Far longer than the limit, unless told to stop.
+    for (int i = 0; i < 3000 && !ctx.stopping(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    saw_stop->store(ctx.stopping());
+    return std::string{"{}"};
+  };
+  rt->registry.add(t);
+  auto tracker = sys.spawn<tracker_probe>(true);
+  rt->actors.set(directory::tracker, tracker);
+  auto scheduler = sys.spawn<scheduler_probe>(rt);
+  caf::scoped_actor self{sys};
+
+  auto started = std::chrono::steady_clock::now();
+  run_jobs(self, scheduler, "slow", 1, [](int) { return "slow"; });
+  REQUIRE(wait_for_count(self, scheduler, 1) == 1);
+  auto took = std::chrono::steady_clock::now() - started;
+  auto errors = ask<std::vector<std::string>>(self, tracker, problem_atom::value);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "Job timed out after 1 s");
+  CHECK(ask<int>(self, tracker, done_atom::value) == 0);
+  CHECK(took >= std::chrono::seconds(1));
+  // The processor saw the stop flag (it checks it every 10 ms) instead of running 30 s.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!saw_stop->load() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(saw_stop->load());
+  self->send_exit(scheduler, caf::exit_reason::user_shutdown);
+  self->send_exit(tracker, caf::exit_reason::user_shutdown);
 }
