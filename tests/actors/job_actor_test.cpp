@@ -120,151 +120,137 @@ void run_jobs(caf::scoped_actor& self, const caf::actor& scheduler, const std::s
   }
 }
 
+/// Polls `done` every 10 ms until it holds or `limit` has passed; returns its last value.
+template <class Done>
+bool eventually(Done done, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  bool ok = done();
+  while (!ok && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ok = done();
+  }
+  return ok;
+}
+
 /// Waits (at most 30 s) until the probe's count (its answer to `done_atom`) reaches `n`;
 /// returns the count.
 int wait_for_count(caf::scoped_actor& self, const caf::actor& probe, int n) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  int count = ask<int>(self, probe, done_atom::value);
-  while (count < n && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    count = ask<int>(self, probe, done_atom::value);
-  }
+  int count = 0;
+  eventually([&] { return (count = ask<int>(self, probe, done_atom::value)) >= n; },
+             std::chrono::seconds(30));
   return count;
 }
+
+/// A job type whose processor is `run`.
+job_type make_type(std::string name, bool blocking, processor_fn run = [](job_context&) { return std::string{"{}"}; }) {
+  job_type t;
+  t.name = std::move(name);
+  t.blocking = blocking;
+  t.run = std::move(run);
+  return t;
+}
+
+caf::actor_system_config& with_message_types(caf::actor_system_config& cfg) {
+  register_message_types(cfg);
+  return cfg;
+}
+
+/// An actor system of its own with the job types given, a stand-in tracker (answering
+/// outcomes or holding them, see tracker_probe) and a stand-in scheduler; both are
+/// stopped at the end.
+struct job_actors {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{with_message_types(cfg)};
+  runtime_ptr rt = std::make_shared<runtime>();
+  caf::actor tracker;
+  caf::actor scheduler;
+  caf::scoped_actor self{sys};
+
+  explicit job_actors(const std::vector<job_type>& types, bool tracker_answers = true) {
+    for (const auto& t : types) rt->registry.add(t);
+    tracker = sys.spawn<tracker_probe>(tracker_answers);
+    rt->actors.set(directory::tracker, tracker);
+    scheduler = sys.spawn<scheduler_probe>(rt);
+  }
+  ~job_actors() {
+    self->send_exit(scheduler, caf::exit_reason::user_shutdown);
+    self->send_exit(tracker, caf::exit_reason::user_shutdown);
+  }
+};
 
 }  // namespace
 
 TEST_CASE("a finished job actor leaves nothing behind in its scheduler or in the tracker", "[actors]") {
-  caf::actor_system_config cfg;
-  register_message_types(cfg);
-  caf::actor_system sys{cfg};
-  auto rt = std::make_shared<runtime>();
   // One type that runs inside the job actor, one in a detached actor of its own.
-  for (bool blocking : {false, true}) {
-    job_type t;
-    t.name = blocking ? "threaded" : "inline";
-    t.blocking = blocking;
-    t.run = [](job_context&) { return std::string{"{}"}; };
-    rt->registry.add(t);
-  }
-  auto tracker = sys.spawn<tracker_probe>(true);
-  rt->actors.set(directory::tracker, tracker);
-  auto scheduler = sys.spawn<scheduler_probe>(rt);
-  caf::scoped_actor self{sys};
-  auto before = ask<size_t>(self, scheduler, stats_atom::value);
-  auto tracker_before = ask<size_t>(self, tracker, stats_atom::value);
+  job_actors f{{make_type("inline", false), make_type("threaded", true)}};
+  auto before = ask<size_t>(f.self, f.scheduler, stats_atom::value);
+  auto tracker_before = ask<size_t>(f.self, f.tracker, stats_atom::value);
 
   constexpr int jobs = 40;
-  run_jobs(self, scheduler, "job", jobs, [](int i) { return i % 2 == 0 ? "inline" : "threaded"; });
+  run_jobs(f.self, f.scheduler, "job", jobs, [](int i) { return i % 2 == 0 ? "inline" : "threaded"; });
 
-  REQUIRE(wait_for_count(self, scheduler, jobs) == jobs);
-  CHECK(ask<int>(self, tracker, done_atom::value) == jobs);
+  REQUIRE(wait_for_count(f.self, f.scheduler, jobs) == jobs);
+  CHECK(ask<int>(f.self, f.tracker, done_atom::value) == jobs);
   // Each job actor monitored the scheduler while it ran, and the tracker while it waited
   // for the outcome to be recorded; none of those monitors stays.
-  CHECK(ask<size_t>(self, scheduler, stats_atom::value) == before);
-  CHECK(ask<size_t>(self, tracker, stats_atom::value) == tracker_before);
-  self->send_exit(scheduler, caf::exit_reason::user_shutdown);
-  self->send_exit(tracker, caf::exit_reason::user_shutdown);
+  CHECK(ask<size_t>(f.self, f.scheduler, stats_atom::value) == before);
+  CHECK(ask<size_t>(f.self, f.tracker, stats_atom::value) == tracker_before);
 }
 
 TEST_CASE("a job actor keeps its slot until the tracker answers, and ends when the tracker stops without answering",
           "[actors]") {
-  caf::actor_system_config cfg;
-  register_message_types(cfg);
-  caf::actor_system sys{cfg};
-  auto rt = std::make_shared<runtime>();
-  job_type t;
-  t.name = "inline";
-  t.run = [](job_context&) { return std::string{"{}"}; };
-  rt->registry.add(t);
-  auto tracker = sys.spawn<tracker_probe>(false);
-  rt->actors.set(directory::tracker, tracker);
-  auto scheduler = sys.spawn<scheduler_probe>(rt);
-  caf::scoped_actor self{sys};
+  job_actors f{{make_type("inline", false)}, false};
 
   constexpr int jobs = 4;
-  run_jobs(self, scheduler, "held", jobs, [](int) { return "inline"; });
-  REQUIRE(wait_for_count(self, tracker, jobs) == jobs);
+  run_jobs(f.self, f.scheduler, "held", jobs, [](int) { return "inline"; });
+  REQUIRE(wait_for_count(f.self, f.tracker, jobs) == jobs);
   // Every outcome is with the tracker, unanswered: the job actors are still there.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  CHECK(ask<int>(self, scheduler, done_atom::value) == 0);
+  CHECK(ask<int>(f.self, f.scheduler, done_atom::value) == 0);
 
-  self->send_exit(tracker, caf::exit_reason::user_shutdown);
-  CHECK(wait_for_count(self, scheduler, jobs) == jobs);
-  self->send_exit(scheduler, caf::exit_reason::user_shutdown);
+  f.self->send_exit(f.tracker, caf::exit_reason::user_shutdown);
+  CHECK(wait_for_count(f.self, f.scheduler, jobs) == jobs);
 }
 
 TEST_CASE("a finished job actor of a type that runs in its own thread is freed at once, not kept until its time limit",
           "[actors]") {
-  caf::actor_system_config cfg;
-  register_message_types(cfg);
-  caf::actor_system sys{cfg};
-  auto rt = std::make_shared<runtime>();
-  job_type t;
-  t.name = "threaded";
-  t.blocking = true;
+  auto t = make_type("threaded", true);
   t.timeout = std::chrono::minutes(10);
-  t.run = [](job_context&) { return std::string{"{}"}; };
-  rt->registry.add(t);
-  auto tracker = sys.spawn<tracker_probe>(true);
-  rt->actors.set(directory::tracker, tracker);
-  auto scheduler = sys.spawn<scheduler_probe>(rt);
-  caf::scoped_actor self{sys};
+  job_actors f{{t}};
 
   constexpr int jobs = 20;
-  run_jobs(self, scheduler, "freed", jobs, [](int) { return "threaded"; });
-  REQUIRE(wait_for_count(self, scheduler, jobs) == jobs);
-  CHECK(ask<int>(self, tracker, done_atom::value) == jobs);
+  run_jobs(f.self, f.scheduler, "freed", jobs, [](int) { return "threaded"; });
+  REQUIRE(wait_for_count(f.self, f.scheduler, jobs) == jobs);
+  CHECK(ask<int>(f.self, f.tracker, done_atom::value) == jobs);
   // Every job ended; what still refers to one is let go of within moments (CAF's clock
   // drops an ended actor's timeouts on its own thread), not ten minutes later.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  int alive = ask<int>(self, scheduler, retain_atom::value);
-  while (alive > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    alive = ask<int>(self, scheduler, retain_atom::value);
-  }
+  int alive = 0;
+  eventually([&] { return (alive = ask<int>(f.self, f.scheduler, retain_atom::value)) == 0; },
+             std::chrono::seconds(5));
   CHECK(alive == 0);
-  self->send_exit(scheduler, caf::exit_reason::user_shutdown);
-  self->send_exit(tracker, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("a processor that runs past its type's time limit is told to stop, and its job is handed on as timed out",
           "[actors]") {
-  caf::actor_system_config cfg;
-  register_message_types(cfg);
-  caf::actor_system sys{cfg};
-  auto rt = std::make_shared<runtime>();
   auto saw_stop = std::make_shared<std::atomic<bool>>(false);
-  job_type t;
-  t.name = "slow";
-  t.blocking = true;
-  t.timeout = std::chrono::seconds(1);
-  t.run = [saw_stop](job_context& ctx) {
+  auto t = make_type("slow", true, [saw_stop](job_context& ctx) {
     // Far longer than the limit, unless told to stop.
     for (int i = 0; i < 3000 && !ctx.stopping(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     saw_stop->store(ctx.stopping());
     return std::string{"{}"};
-  };
-  rt->registry.add(t);
-  auto tracker = sys.spawn<tracker_probe>(true);
-  rt->actors.set(directory::tracker, tracker);
-  auto scheduler = sys.spawn<scheduler_probe>(rt);
-  caf::scoped_actor self{sys};
+  });
+  t.timeout = std::chrono::seconds(1);
+  job_actors f{{t}};
 
   auto started = std::chrono::steady_clock::now();
-  run_jobs(self, scheduler, "slow", 1, [](int) { return "slow"; });
-  REQUIRE(wait_for_count(self, scheduler, 1) == 1);
+  run_jobs(f.self, f.scheduler, "slow", 1, [](int) { return "slow"; });
+  REQUIRE(wait_for_count(f.self, f.scheduler, 1) == 1);
   auto took = std::chrono::steady_clock::now() - started;
-  auto errors = ask<std::vector<std::string>>(self, tracker, problem_atom::value);
+  auto errors = ask<std::vector<std::string>>(f.self, f.tracker, problem_atom::value);
   REQUIRE(errors.size() == 1);
   CHECK(errors[0] == "Job timed out after 1 s");
-  CHECK(ask<int>(self, tracker, done_atom::value) == 0);
+  CHECK(ask<int>(f.self, f.tracker, done_atom::value) == 0);
   CHECK(took >= std::chrono::seconds(1));
   // The processor saw the stop flag (it checks it every 10 ms) instead of running 30 s.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!saw_stop->load() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  CHECK(saw_stop->load());
-  self->send_exit(scheduler, caf::exit_reason::user_shutdown);
-  self->send_exit(tracker, caf::exit_reason::user_shutdown);
+  CHECK(eventually([&] { return saw_stop->load(); }, std::chrono::seconds(5)));
 }
