@@ -12,9 +12,11 @@
 
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
+#include "tests/support/server_process.hpp"  // eventually()
 
 using namespace jobserver;
 using namespace jobserver::actors;
+using jobserver::testing::eventually;
 
 namespace {
 
@@ -118,18 +120,6 @@ void run_jobs(caf::scoped_actor& self, const caf::actor& scheduler, const std::s
     job.attempts = 1;
     self->send(scheduler, run_atom::value, job);
   }
-}
-
-/// Polls `done` every 10 ms until it holds or `limit` has passed; returns its last value.
-template <class Done>
-bool eventually(Done done, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  bool ok = done();
-  while (!ok && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    ok = done();
-  }
-  return ok;
 }
 
 /// Waits (at most 30 s) until the probe's count (its answer to `done_atom`) reaches `n`;
