@@ -1,29 +1,28 @@
 // job_load: creates noop jobs through the HTTP API and waits until Postgres has them
 // all completed. Run by scripts/bench.sh; prints a human summary and one `RESULT` line.
 //
-//   job_load throughput --url URL --db DATABASE_URL [--threads 32] [--jobs 20000] [--users 32]
-//   job_load seed       --url URL --db DATABASE_URL --user ID [--jobs 1000] [--threads 8]
+//   job_load throughput --url URL --db DATABASE_URL [--clients 32] [--jobs 20000] [--users 32]
+//   job_load seed       --url URL --db DATABASE_URL --user ID [--jobs 1000] [--clients 8]
 //                       --ids-out FILE [--sample-out FILE]
 //
-// Every client thread holds one keep-alive connection. A request that fails is retried
+// Every client is one keep-alive connection; one thread drives them all
+// (bench/http_loop.hpp). A request that fails is retried
 // (same job slot) up to 3 times; more than --max-errors failures stop the run.
 #include <httplib.h>
 #include <rapidjson/document.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "bench/bench_util.hpp"
+#include "bench/http_loop.hpp"
 #include "bench/job_db.hpp"
 
 namespace {
@@ -39,7 +38,7 @@ struct options {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string db;
-  int threads = 32;
+  int clients = 32;
   int jobs = 20000;
   int users = 32;
   std::string user;               // seed: every job for this one user
@@ -54,7 +53,7 @@ struct options {
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "job_load: " << why << "\n"
             << "usage: job_load throughput|seed --url http://127.0.0.1:PORT --db DATABASE_URL\n"
-               "       [--threads N] [--jobs N] [--users N] [--user ID] [--max-errors N]\n"
+               "       [--clients N] [--jobs N] [--users N] [--user ID] [--max-errors N]\n"
                "       [--wait-timeout S] [--stall S] [--ids-out FILE] [--sample-out FILE]\n";
   std::exit(2);
 }
@@ -87,7 +86,7 @@ options parse_args(int argc, char** argv) {
   text("user-prefix", o.user_prefix);
   text("ids-out", o.ids_out);
   text("sample-out", o.sample_out);
-  num("threads", o.threads);
+  num("clients", o.clients);
   num("jobs", o.jobs);
   num("users", o.users);
   num("max-errors", o.max_errors);
@@ -131,94 +130,84 @@ struct create_result {
   clock_type::time_point started;
 };
 
-/// The create phase: `o.threads` clients, one keep-alive connection each, POST noop jobs
-/// until `o.jobs` are created. Each client opens its connection (GET /health) before the
-/// clock starts, so a burst of connects is not part of the figures (failures are counted).
+/// The create phase: `o.clients` keep-alive connections, driven by one thread
+/// (bench/http_loop.hpp), POST noop jobs until `o.jobs` are created; each connection sends
+/// its next POST once the last is answered. Every connection is opened (GET /health)
+/// before the clock starts, so a burst of connects is not part of the figures (failures
+/// are counted).
 class create_phase {
  public:
-  explicit create_phase(const options& o) : o_(o) {
+  explicit create_phase(const options& o) : o_(o), loop_(o.host, o.port) {
     ids_.reserve(static_cast<size_t>(o.jobs));
     latencies_.reserve(static_cast<size_t>(o.jobs));
   }
 
   create_result run() {
     create_result r;
-    std::vector<std::thread> pool;
     auto connect_start = clock_type::now();
-    for (int i = 0; i < o_.threads; ++i) pool.emplace_back([this] { client(); });
-    while (connected_ < o_.threads) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    r.connect_errors = loop_.open(o_.clients, "/health", say);
     r.connect_ms = ms_since(connect_start);
+    std::vector<std::string> requests;  // one per user: the text of its POST
+    for (int u = 0; u < (o_.user.empty() ? o_.users : 1); ++u)
+      requests.push_back(loop_.request("POST", "/jobs", {{"X-User-ID", user_for(o_, u)}}, noop_body,
+                                       "application/json"));
+    std::vector<slot_state> slots(static_cast<size_t>(o_.clients));
     started_ = clock_type::now();
-    go_ = true;
-    for (auto& t : pool) t.join();
+    auto next = [&](size_t c, std::string& request) {
+      auto& s = slots[c];
+      if (s.slot < 0 || s.attempt == 3) {  // the next job (after 3 failed attempts too)
+        if (next_ >= o_.jobs || abort_) return false;
+        s = {next_++, 0};
+      }
+      request = requests[static_cast<size_t>(s.slot % static_cast<int>(requests.size()))];
+      return true;
+    };
+    auto done = [&](size_t c, http_answer&& a) {
+      auto& s = slots[c];
+      ++sent_;
+      auto why = job_id_or_error(a);
+      if (why.rfind("id:", 0) == 0) {
+        ids_.push_back(why.substr(3));
+        latencies_.push_back(a.ms);
+        s.slot = -1;
+        return std::chrono::milliseconds(0);
+      }
+      failed(why, a.ms);
+      ++s.attempt;
+      return std::chrono::milliseconds(20 * s.attempt);
+    };
+    loop_.run(next, done, abort_);
     r.started = started_;
     r.seconds = ms_since(started_) / 1000.0;
     r.ids = std::move(ids_);
     r.latencies_ms = std::move(latencies_);
     r.errors = errors_;
-    r.connect_errors = connect_errors_;
     return r;
   }
 
  private:
-  void client() {
-    auto cli = make_client(o_);
-    connect(*cli);
-    ++connected_;
-    while (!go_) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    std::vector<std::string> ids;
-    std::vector<double> latencies;
-    int sent = 0;  // requests of this client, for error messages
-    for (int slot; !abort_ && (slot = next_.fetch_add(1)) < o_.jobs;) {
-      httplib::Headers h{{"X-User-ID", user_for(o_, slot)}};
-      for (int attempt = 0; attempt < 3 && !abort_; ++attempt) {
-        auto t0 = clock_type::now();
-        auto res = cli->Post("/jobs", h, noop_body, "application/json");
-        double ms = ms_since(t0);
-        ++sent;
-        auto why = job_id_or_error(res);
-        if (why.rfind("id:", 0) == 0) {
-          ids.push_back(why.substr(3));
-          latencies.push_back(ms);
-          break;
-        }
-        failed(why, sent, ms);
-        std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
-      }
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    ids_.insert(ids_.end(), ids.begin(), ids.end());
-    latencies_.insert(latencies_.end(), latencies.begin(), latencies.end());
-  }
-
-  void connect(httplib::Client& cli) {
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      auto res = cli.Get("/health");
-      if (res && res->status == 200) return;
-      if (++connect_errors_ <= 5)
-        say("connecting (GET /health) failed: " +
-            (res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error())));
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  }
+  struct slot_state {
+    int slot = -1;  // the job this connection is creating, -1 for none
+    int attempt = 0;
+  };
 
   /// "id:<job id>" for a 202 with a job id, else what went wrong.
-  static std::string job_id_or_error(const httplib::Result& res) {
-    if (!res) return "transport error: " + httplib::to_string(res.error());
-    if (res->status != 202) return "HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 200);
+  static std::string job_id_or_error(const http_answer& a) {
+    if (a.status == 0) return "transport error: " + a.body;
+    if (a.status != 202) return "HTTP " + std::to_string(a.status) + ": " + a.body.substr(0, 200);
     rapidjson::Document d;
-    d.Parse(res->body.c_str());
+    d.Parse(a.body.c_str());
     if (d.IsObject() && d.HasMember("job_id") && d["job_id"].IsString())
       return std::string{"id:"} + d["job_id"].GetString();
-    return "202 without job_id: " + res->body.substr(0, 200);
+    return "202 without job_id: " + a.body.substr(0, 200);
   }
 
-  void failed(const std::string& why, int sent, double ms) {
+  void failed(const std::string& why, double ms) {
     int n = ++errors_;
     if (n <= 5) {
       char when[160];
-      std::snprintf(when, sizeof when, "request %d of this client, %.0f ms into the run, after %.1f ms",
-                    sent, ms_since(started_), ms);
+      std::snprintf(when, sizeof when, "request %d of the run, %.0f ms into it, after %.1f ms", sent_,
+                    ms_since(started_), ms);
       say("POST /jobs failed (" + why + "; " + when + ")");
     }
     if (n == o_.max_errors + 1) {
@@ -230,10 +219,10 @@ class create_phase {
   static void say(const std::string& line) { std::cerr << "job_load: " + line + "\n" << std::flush; }
 
   const options& o_;
+  http_loop loop_;
   clock_type::time_point started_;
-  std::atomic<int> next_{0}, errors_{0}, connected_{0}, connect_errors_{0};
-  std::atomic<bool> abort_{false}, go_{false};
-  std::mutex mu_;
+  int next_ = 0, errors_ = 0, sent_ = 0;
+  bool abort_ = false;
   std::vector<std::string> ids_;
   std::vector<double> latencies_;
 };
@@ -279,9 +268,9 @@ int run(const options& o) {
   auto created = create_phase{o}.run();
   long n = static_cast<long>(created.ids.size());
   std::printf("connections            %d opened in %.0f ms (%d failed connect attempts)\n",
-              o.threads, created.connect_ms, created.connect_errors);
-  std::printf("jobs created           %ld of %d (%d failed requests, %d threads)\n", n, o.jobs,
-              created.errors, o.threads);
+              o.clients, created.connect_ms, created.connect_errors);
+  std::printf("jobs created           %ld of %d (%d failed requests, %d clients)\n", n, o.jobs,
+              created.errors, o.clients);
   if (n == 0) return 1;
   double create_rps = static_cast<double>(n) / created.seconds;
   std::sort(created.latencies_ms.begin(), created.latencies_ms.end());

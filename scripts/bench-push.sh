@@ -44,7 +44,7 @@ cmd_push() {
   local a_port=$SERVER_PORT a_pid=$SERVER_PID a_url=$SERVER_URL
 
   echo "==> seeding 1000 completed jobs for wrk"
-  timeout 600 "$ROOT/$BUILD_DIR/bench/job_load" seed --url "$a_url" --db "$DATABASE_URL" --threads 8 \
+  timeout 600 "$ROOT/$BUILD_DIR/bench/job_load" seed --url "$a_url" --db "$DATABASE_URL" --clients 8 \
     --jobs 1000 --user bench-reader --ids-out "$out_dir/ids.txt" --sample-out "$out_dir/job.json" \
     >"$out_dir/seed.txt" || die "seeding failed; see $out_dir/seed.txt"
   # The job the held streams follow: it sleeps for an hour (cancelled at the end).

@@ -7,7 +7,7 @@
 #             GET /jobs/:id and POST /jobs/poll, and nginx serving a static copy of one
 #             GET answer as the baseline. Options:
 #               --jobs N          noop jobs created in the throughput phase (20000)
-#               --clients N       client threads of the throughput phase (32)
+#               --clients N       keep-alive clients of the throughput phase (32)
 #               --concurrency N   the server's TEST_JOB_CONCURRENCY (256: noop jobs cost
 #                                 nothing to hold, and the tracker's batches grow with
 #                                 the jobs in flight; bench/RESULTS.md has a sweep)
@@ -477,15 +477,15 @@ engine_options() {
 # there is nothing to read.
 engine_jobs() {
   local out_dir=$1 load=("$ROOT/$BUILD_DIR/bench/job_load")
-  echo "==> (a) end-to-end: $JOBS noop jobs, $CLIENTS client threads, 32 users"
+  echo "==> (a) end-to-end: $JOBS noop jobs, $CLIENTS clients, 32 users"
   if timeout 900 "${load[@]}" throughput --url "$SERVER_URL" --db "$DATABASE_URL" \
-       --threads "$CLIENTS" --jobs "$JOBS" --users 32 | tee "$out_dir/throughput.txt"; then :
+       --clients "$CLIENTS" --jobs "$JOBS" --users 32 | tee "$out_dir/throughput.txt"; then :
   else FAILURES+=("end-to-end run failed (exit ${PIPESTATUS[0]}); see $out_dir/throughput.txt"); fi
   E2E=$(grep '^RESULT ' "$out_dir/throughput.txt" | tail -n 1 || true)
   server_alive || { server_death; FAILURES+=("during the end-to-end run: $SERVER_DEATH"); return 1; }
 
   echo "==> (b) seeding $SEED completed jobs for bench-reader"
-  if ! timeout 600 "${load[@]}" seed --url "$SERVER_URL" --db "$DATABASE_URL" --threads 8 \
+  if ! timeout 600 "${load[@]}" seed --url "$SERVER_URL" --db "$DATABASE_URL" --clients 8 \
        --jobs "$SEED" --user bench-reader --ids-out "$out_dir/ids.txt" \
        --sample-out "$out_dir/job.json" | tee "$out_dir/seed.txt"; then
     FAILURES+=("seeding failed; see $out_dir/seed.txt")
@@ -592,7 +592,7 @@ engine_report() {
   echo "- Versions: $versions"
   echo "- Server: ENABLE_TEST_JOBS=1 LOG_LEVEL=warn TEST_JOB_CONCURRENCY=$CONCURRENCY PER_USER_CONCURRENCY=64,"
   echo "  other settings default (HTTP_THREADS 128, DB_POOL_SIZE 8); own schema and Redis prefix."
-  echo "- End-to-end: \`bench/job_load\`, $CLIENTS keep-alive client threads POST $JOBS noop jobs"
+  echo "- End-to-end: \`bench/job_load\`, $CLIENTS keep-alive clients (one client thread, epoll) POST $JOBS noop jobs"
   echo "  over 32 users; each client opens its connection first, then the clock runs from the"
   echo "  first POST until Postgres counts all jobs \`completed\`."
   echo "  req/s, p50 and p99 are those of the POSTs."

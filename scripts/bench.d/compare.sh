@@ -104,7 +104,7 @@ compare_server() {
   local c
   for c in $CLIENTS; do
     echo "--> end-to-end: $JOBS noop jobs, $c clients"
-    timeout 1200 "${load[@]}" throughput --url "$SERVER_URL" --db "$DATABASE_URL" --threads "$c" \
+    timeout 1200 "${load[@]}" throughput --url "$SERVER_URL" --db "$DATABASE_URL" --clients "$c" \
       --jobs "$JOBS" --users 32 --wait-timeout 900 >"$dir/throughput-c$c.txt" 2>&1 ||
       FAILURES+=("round $round, $label: end-to-end run with $c clients failed; see ${dir#"$ROOT"/}/throughput-c$c.txt")
     CR[$k.e2e.c$c]=$(grep '^RESULT ' "$dir/throughput-c$c.txt" | tail -n 1 || true)
@@ -112,7 +112,7 @@ compare_server() {
   done
   best_e2e "$k"
   echo "--> seeding $SEED completed jobs"
-  if timeout 900 "${load[@]}" seed --url "$SERVER_URL" --db "$DATABASE_URL" --threads 8 --jobs "$SEED" \
+  if timeout 900 "${load[@]}" seed --url "$SERVER_URL" --db "$DATABASE_URL" --clients 8 --jobs "$SEED" \
        --user bench-reader --wait-timeout 600 --ids-out "$dir/ids.txt" --sample-out "$dir/job.json" \
        >"$dir/seed.txt" 2>&1; then
     CR[$k.bytes]=$(kv_get "$(grep '^RESULT get_bytes' "$dir/seed.txt")" get_bytes)

@@ -55,7 +55,7 @@ indexes_round() {
   w0=$(psql_app -Atc "SELECT pg_current_wal_lsn()")
   pg0=$(proc_cpu_seconds postgres); m0=$(machine_busy_jiffies)
   result=$(timeout 900 "$ROOT/$BUILD_DIR/bench/job_load" throughput --url "$SERVER_URL" \
-             --db "$DATABASE_URL" --threads 32 --jobs "$IDX_JOBS" --users 32 |
+             --db "$DATABASE_URL" --clients 32 --jobs "$IDX_JOBS" --users 32 |
            tee "$out/throughput-$label.txt" | grep '^RESULT ' | tail -n 1) ||
     die "end-to-end run $label failed (see $out/throughput-$label.txt)"
   pg1=$(proc_cpu_seconds postgres); m1=$(machine_busy_jiffies)
