@@ -7,7 +7,8 @@
 #        -> ctest. Exits with ctest's status.
 # Env:   BUILD_DIR (default: build, relative to the repo root)
 #        PG_PORT / REDIS_PORT are passed through to scripts/services.sh.
-#        SANITIZERS=1 adds the ASan+UBSan run of the suite, FUZZ_SECONDS=0 skips the
+#        SANITIZERS=1 adds the ASan+UBSan run of the suite and the TSan run of the actor
+#        and end-to-end tests, FUZZ_SECONDS=0 skips the
 #        fuzzing (see below and docs/operations.md, "Hardening"); both only when no ctest
 #        args are given.
 # Services that were already running before this script are left running; the ones
@@ -107,8 +108,12 @@ printf '==> ctest finished (exit %d) in %d.%03ds\n' "$ctest_rc" $((ms / 1000)) $
 # ASan+UBSan (SANITIZERS=1; .ci/run sets it, a plain run leaves it off): the whole suite
 # again, in build-asan. A report from any process (the test
 # binaries and every jobserver they spawn, which inherit the options) lands in $SAN_LOGS
-# and fails the run, even from a server that a test killed afterwards. No TSan stage:
-# Debian's libcaf is not instrumented (tests/sanitizers/tsan_caf_probe.cpp shows why).
+# and fails the run, even from a server that a test killed afterwards.
+# TSan (also SANITIZERS=1): CAF built with ThreadSanitizer from Debian's source
+# (scripts/caf-tsan.sh; Debian's libcaf is not instrumented, and TSan would take every
+# message between actors for a race: tests/sanitizers/tsan_caf_probe.cpp), then the actor
+# tests and the end-to-end tests (the real server: engine, recovery, cluster, uploads,
+# lessons, events) in build-tsan, reports collected the same way.
 hardening_rc=0
 if (($# == 0)) && [[ ${SANITIZERS:-0} != 0 ]]; then
   SAN_LOGS=$ROOT/.run/sanitizer-logs
@@ -130,6 +135,47 @@ if (($# == 0)) && [[ ${SANITIZERS:-0} != 0 ]]; then
     -DCMAKE_CXX_FLAGS=-O1 -DJOBSERVER_SANITIZE=ON
   step "build build-asan" cmake --build build-asan -j"$(nproc)"
   (step "ctest under ASan+UBSan" asan_tests) || hardening_rc=1
+
+  # The probe first: with CAF instrumented it must report its real race (a plain thread
+  # and two actors writing one global) and nothing in CAF's own hand-offs, or the stage
+  # would be blind (or drowned in false reports).
+  tsan_probe() {
+    local logs=$SAN_LOGS/probe rc=0 reports others
+    mkdir -p "$logs"
+    g++ -std=c++17 -O1 -g -fsanitize=thread -I"$CAF_TSAN/include" tests/sanitizers/tsan_caf_probe.cpp \
+      -o build-tsan/tsan_caf_probe -L"$CAF_TSAN/lib" -Wl,-rpath,"$CAF_TSAN/lib" -lcaf_core -lpthread || return 1
+    TSAN_OPTIONS="log_path=$logs/tsan" build-tsan/tsan_caf_probe >/dev/null 2>&1 || rc=$?
+    reports=$(cat "$logs"/tsan* 2>/dev/null | grep -c '^SUMMARY: ThreadSanitizer' || true)
+    others=$(cat "$logs"/tsan* 2>/dev/null | grep '^SUMMARY: ThreadSanitizer' | grep -vc 'tsan_caf_probe.cpp' || true)
+    if ((reports == 0 || others != 0)); then
+      echo "==> the TSan probe gave $reports report(s) (exit $rc), $others outside its own code;" \
+           "expected only its race on shared_counter:" >&2
+      head -n 60 "$logs"/tsan* >&2 2>/dev/null
+      return 1
+    fi
+    rm -rf "$logs"
+  }
+  tsan_tests() {
+    local rc=0
+    export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:log_path=$SAN_LOGS/tsan"
+    build-tsan/tests/actors_tests || rc=$?
+    build-tsan/tests/e2e_tests || rc=$?
+    if compgen -G "$SAN_LOGS/tsan*" >/dev/null; then
+      echo "==> ThreadSanitizer reports:" >&2
+      head -n 80 "$SAN_LOGS"/tsan* >&2
+      rc=1
+    fi
+    return "$rc"
+  }
+  tsan_stage() {
+    CAF_TSAN=$(scripts/caf-tsan.sh) || return 1
+    cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DJOBSERVER_TSAN=ON \
+      -DCMAKE_PREFIX_PATH="$CAF_TSAN" >/dev/null || return 1
+    cmake --build build-tsan -j"$(nproc)" --target actors_tests e2e_tests jobserver || return 1
+    (step "TSan probe" tsan_probe) || return 1
+    (step "actor and end-to-end tests under TSan" tsan_tests)
+  }
+  (step "TSan stage (CAF and the actor and end-to-end tests, build-tsan)" tsan_stage) || hardening_rc=1
 fi
 if (($# == 0)) && [[ ${FUZZ_SECONDS:-60} != 0 ]]; then
   (step "fuzz each target for ${FUZZ_SECONDS:-60}s" scripts/fuzz.sh all "${FUZZ_SECONDS:-60}") || hardening_rc=1

@@ -1,12 +1,15 @@
-// Why there is no TSan stage in CI (docs/operations.md, "Hardening"): Debian's
-// libcaf_core is not instrumented, so ThreadSanitizer does not see the happens-before of
-// CAF's mailbox and scheduler. Build and run by hand:
-//   g++ -std=c++17 -O1 -g -fsanitize=thread tests/sanitizers/tsan_caf_probe.cpp \
-//       -o /tmp/tsan_caf_probe -lcaf_core -lpthread && /tmp/tsan_caf_probe
-// Without suppressions every message hand-off (the spawn's init function, each message's
-// contents, its deallocation) is reported as a race; with `race:libcaf_core.so` the
-// reports go, and so does the real race below (two actors and a plain thread writing one
-// global), because every actor access has CAF frames on its stack.
+// The self-check of the TSan stage of scripts/test.sh (docs/operations.md, "Hardening").
+// Against Debian's libcaf_core, which is not instrumented, ThreadSanitizer does not see
+// the happens-before of CAF's mailbox and scheduler: every message hand-off (the spawn's
+// init function, each message's contents, its deallocation) is reported as a race, and
+// the one suppression that silences them, `race:libcaf_core.so`, also hides the real race
+// below (two actors and a plain thread writing one global), because every actor access
+// has CAF frames on its stack. Against CAF built with -fsanitize=thread
+// (scripts/caf-tsan.sh) the hand-offs are clean and the real race is reported; the stage
+// checks exactly that before it runs the tests. By hand:
+//   g++ -std=c++17 -O1 -g -fsanitize=thread -I.run/caf-tsan/include \
+//       tests/sanitizers/tsan_caf_probe.cpp -o /tmp/tsan_caf_probe -L.run/caf-tsan/lib \
+//       -Wl,-rpath,.run/caf-tsan/lib -lcaf_core -lpthread && /tmp/tsan_caf_probe
 #include <caf/all.hpp>
 using namespace caf;
 long shared_counter = 0;
