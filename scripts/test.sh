@@ -142,7 +142,7 @@ if (($# == 0)) && [[ ${SANITIZERS:-0} != 0 ]]; then
   tsan_probe() {
     local logs=$SAN_LOGS/probe rc=0 reports others
     mkdir -p "$logs"
-    g++ -std=c++17 -O1 -g -fsanitize=thread -I"$CAF_TSAN/include" tests/sanitizers/tsan_caf_probe.cpp \
+    g++ -std=c++17 -O1 -g -fsanitize=thread -isystem "$CAF_TSAN/include" tests/sanitizers/tsan_caf_probe.cpp \
       -o build-tsan/tsan_caf_probe -L"$CAF_TSAN/lib" -Wl,-rpath,"$CAF_TSAN/lib" -lcaf_core -lpthread || return 1
     TSAN_OPTIONS="log_path=$logs/tsan" build-tsan/tsan_caf_probe >/dev/null 2>&1 || rc=$?
     reports=$(cat "$logs"/tsan* 2>/dev/null | grep -c '^SUMMARY: ThreadSanitizer' || true)

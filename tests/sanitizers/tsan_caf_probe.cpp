@@ -7,7 +7,7 @@
 // has CAF frames on its stack. Against CAF built with -fsanitize=thread
 // (scripts/caf-tsan.sh) the hand-offs are clean and the real race is reported; the stage
 // checks exactly that before it runs the tests. By hand:
-//   g++ -std=c++17 -O1 -g -fsanitize=thread -I.run/caf-tsan/include \
+//   g++ -std=c++17 -O1 -g -fsanitize=thread -isystem .run/caf-tsan/include \
 //       tests/sanitizers/tsan_caf_probe.cpp -o /tmp/tsan_caf_probe -L.run/caf-tsan/lib \
 //       -Wl,-rpath,.run/caf-tsan/lib -lcaf_core -lpthread && /tmp/tsan_caf_probe
 #include <caf/all.hpp>
