@@ -77,27 +77,27 @@ std::string http_loop::request(const std::string& method, const std::string& pat
   return r;
 }
 
-int http_loop::take_answer(connection& c, http_answer& a, bool& close_after) {
-  auto end = c.in.find("\r\n\r\n");
+int http_loop::take_answer(std::string& in, http_answer& a, bool& close_after) {
+  auto end = in.find("\r\n\r\n");
   if (end == std::string::npos) {
-    if (c.in.size() > 65536) {
+    if (in.size() > 65536) {
       a.body = "answer headers longer than 64 KiB";
       return -1;
     }
     return 0;
   }
-  if (c.in.compare(0, 7, "HTTP/1.") != 0 || end < 12) {
-    a.body = "not an HTTP/1.x answer: " + c.in.substr(0, 40);
+  if (in.compare(0, 7, "HTTP/1.") != 0 || end < 12) {
+    a.body = "not an HTTP/1.x answer: " + in.substr(0, 40);
     return -1;
   }
-  int status = std::atoi(c.in.c_str() + 9);
-  bool http10 = c.in[7] == '0';
+  int status = std::atoi(in.c_str() + 9);
+  bool http10 = in[7] == '0';
   long length = -1;
   bool keep_alive_10 = false;
   close_after = false;
-  for (size_t at = c.in.find("\r\n") + 2; at < end;) {
-    auto eol = c.in.find("\r\n", at);
-    std::string line = c.in.substr(at, eol - at);
+  for (size_t at = in.find("\r\n") + 2; at < end;) {
+    auto eol = in.find("\r\n", at);
+    std::string line = in.substr(at, eol - at);
     at = eol + 2;
     size_t v = 0;
     if (iequals_prefix(line, "content-length", v)) {
@@ -119,10 +119,10 @@ int http_loop::take_answer(connection& c, http_answer& a, bool& close_after) {
     length = 0;
   }
   size_t total = end + 4 + static_cast<size_t>(length);
-  if (c.in.size() < total) return 0;
+  if (in.size() < total) return 0;
   a.status = status;
-  a.body = c.in.substr(end + 4, static_cast<size_t>(length));
-  c.in.erase(0, total);
+  a.body = in.substr(end + 4, static_cast<size_t>(length));
+  in.erase(0, total);
   return 1;
 }
 
@@ -147,13 +147,11 @@ int http_loop::open(int n, const std::string& probe_path,
         int got = 0;
         if (::send(fd, probe.data(), probe.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(probe.size())) {
           char buf[4096];
-          c.fd = fd;
-          while ((got = take_answer(c, a, close_after)) == 0) {
+          while ((got = take_answer(c.in, a, close_after)) == 0) {
             auto r = ::recv(fd, buf, sizeof buf, 0);
             if (r <= 0) break;
             c.in.append(buf, static_cast<size_t>(r));
           }
-          c.fd = -1;
         }
         if (got == 1 && a.status == 200 && !close_after) {
           timeval none{0, 0};
@@ -271,7 +269,7 @@ void http_loop::run(const next_fn& next, const done_fn& done, const bool& stop) 
       if (c.busy) {
         http_answer a;
         bool close_after = false;
-        int got = take_answer(c, a, close_after);
+        int got = take_answer(c.in, a, close_after);
         if (got == 1) {
           a.ms = ms_between(c.sent_at, now);
           if (close_after || closed) reopen(c);
