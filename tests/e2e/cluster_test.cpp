@@ -97,11 +97,21 @@ TEST_CASE("kill -9 of a node: its jobs are requeued within 3 s, every job comple
   CHECK(took < 3s);
   REQUIRE(eventually([&] { return c.all_see({"node-0", "node-2"}, {0, 2}); }, 10s));
   for (const auto& [id, user] : jobs) wait_for_status(*api, id, "completed", user, 60s);
+  // Each job has at most one completion line. A job may have none only if node-1 recorded
+  // its completion in Postgres and was killed before writing the line (the line follows the
+  // commit); a survivor always writes it, and at most node-1's 4 running jobs can be cut so.
   auto logs = c.all_logs();
+  int cut_off = 0;
   for (const auto& [id, user] : jobs) {
     INFO("job " << id);
-    CHECK(count_of(logs, "job " + id + " (sleep) completed in") == 1);
+    auto lines = count_of(logs, "job " + id + " (sleep) completed in");
+    CHECK(lines <= 1);
+    if (lines == 0) {
+      CHECK(job_column(f, id, "node_id") == "node-1");
+      ++cut_off;
+    }
   }
+  CHECK(cut_off <= 4);
   CHECK(count_of(logs, "node node-1 is down") >= 1);
 }
 
