@@ -4,7 +4,7 @@
 //
 // The benchmark client shares the machine with the server under test. A thread per
 // connection (cpp-httplib's client) costs two context switches and a handful of syscalls
-// per request, about 50 us of CPU per POST here: a tenth of the machine at 5,000 req/s,
+// per request, about 50 us of CPU per POST here: a quarter of a core at 5,000 req/s,
 // taken from whichever server is measured. One loop answers many ready connections per
 // wake-up.
 //

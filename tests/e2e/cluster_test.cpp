@@ -63,7 +63,9 @@ TEST_CASE("kill -9 of a node: its jobs are requeued within 3 s, every job comple
           "[cluster][failover]") {
   service_fixture f;
   // Leases long enough that only CAF's detection (not lease expiry) can explain a quick move.
-  cluster c{f, 3, {{"LEASE_MS", "20000"}, {"TEST_JOB_CONCURRENCY", "4"}, {"PER_USER_CONCURRENCY", "8"}}};
+  constexpr size_t slots = 4;  // jobs a node runs at once
+  cluster c{f, 3, {{"LEASE_MS", "20000"}, {"TEST_JOB_CONCURRENCY", std::to_string(slots)},
+                   {"PER_USER_CONCURRENCY", "8"}}};
   std::set<std::string> all{"node-0", "node-1", "node-2"};
   REQUIRE(eventually([&] { return c.all_see(all, {0, 1, 2}); }, 10s));
   auto api = c[0].client();
@@ -99,9 +101,9 @@ TEST_CASE("kill -9 of a node: its jobs are requeued within 3 s, every job comple
   for (const auto& [id, user] : jobs) wait_for_status(*api, id, "completed", user, 60s);
   // Each job has at most one completion line. A job may have none only if node-1 recorded
   // its completion in Postgres and was killed before writing the line (the line follows the
-  // commit); a survivor always writes it, and at most node-1's 4 running jobs can be cut so.
+  // commit); a survivor always writes it, and at most node-1's running jobs can be cut so.
   auto logs = c.all_logs();
-  int cut_off = 0;
+  size_t cut_off = 0;
   for (const auto& [id, user] : jobs) {
     INFO("job " << id);
     auto lines = count_of(logs, "job " + id + " (sleep) completed in");
@@ -111,7 +113,7 @@ TEST_CASE("kill -9 of a node: its jobs are requeued within 3 s, every job comple
       ++cut_off;
     }
   }
-  CHECK(cut_off <= 4);
+  CHECK(cut_off <= slots);
   CHECK(count_of(logs, "node node-1 is down") >= 1);
 }
 
